@@ -1,0 +1,138 @@
+//! PostgreSQL's ISO date/time text forms → numbers.
+//!
+//! The replication connection asks for `DateStyle=ISO` and `TimeZone=UTC`, so timestamps arrive as
+//! `2026-11-24 10:15:30.123456+00`. Parsing is strict: anything unexpected (`infinity`, BC dates)
+//! returns `None` and the caller keeps the text form instead of guessing.
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` → days since the Unix epoch.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let (y, rest) = s.split_once('-')?;
+    let (m, d) = rest.split_once('-')?;
+    if y.len() < 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let year: i64 = digits(y)?;
+    let month: u32 = digits(m)? as u32;
+    let day: u32 = digits(d)? as u32;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// `HH:MM:SS[.ffffff]` → microseconds since midnight (24:00:00 is allowed, as PostgreSQL does).
+pub fn parse_time(s: &str) -> Option<i64> {
+    let (hms, frac) = match s.split_once('.') {
+        Some((hms, frac)) => (hms, Some(frac)),
+        None => (s, None),
+    };
+    let mut parts = hms.split(':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || h.len() != 2 || m.len() != 2 || sec.len() != 2 {
+        return None;
+    }
+    let (h, m, sec) = (digits(h)?, digits(m)?, digits(sec)?);
+    if h > 24 || m > 59 || sec > 60 {
+        return None;
+    }
+    let mut micros = ((h * 60 + m) * 60 + sec) * MICROS_PER_SECOND;
+    if let Some(frac) = frac {
+        if frac.is_empty() || frac.len() > 6 {
+            return None;
+        }
+        micros += digits(frac)? * 10i64.pow(6 - frac.len() as u32);
+    }
+    Some(micros)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` → microseconds since 1970-01-01 00:00:00.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let (date, time) = s.split_once(' ')?;
+    let days = parse_date(date)?;
+    days.checked_mul(MICROS_PER_DAY)?
+        .checked_add(parse_time(time)?)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]]` → microseconds since the Unix epoch, UTC.
+pub fn parse_timestamptz(s: &str) -> Option<i64> {
+    let sign_at = s.rfind(['+', '-'])?;
+    let (local, offset) = s.split_at(sign_at);
+    if !local.contains(' ') {
+        return None;
+    }
+    let negative = offset.starts_with('-');
+    let mut offset_secs = 0i64;
+    for (i, part) in offset[1..].split(':').enumerate() {
+        if i > 2 || part.len() != 2 {
+            return None;
+        }
+        offset_secs += digits(part)? * [3600, 60, 1][i];
+    }
+    let offset_micros = offset_secs * MICROS_PER_SECOND;
+    let local = parse_timestamp(local)?;
+    if negative {
+        local.checked_add(offset_micros)
+    } else {
+        local.checked_sub(offset_micros)
+    }
+}
+
+fn digits(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_before_and_after_the_epoch() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2026-11-24"), Some(20_781));
+        assert_eq!(parse_date("1969-12-31"), Some(-1));
+        assert_eq!(parse_date("2000-02-29"), Some(11_016));
+        assert_eq!(parse_date("0001-01-01"), Some(-719_162));
+        assert_eq!(parse_date("infinity"), None);
+        assert_eq!(parse_date("2026-13-01"), None);
+    }
+
+    #[test]
+    fn times_and_timestamps() {
+        assert_eq!(parse_time("10:15:30.123456"), Some(36_930_123_456));
+        assert_eq!(parse_time("00:00:00"), Some(0));
+        assert_eq!(parse_time("10:15:30.5"), Some(36_930_500_000));
+        assert_eq!(parse_time("10:15"), None);
+        assert_eq!(
+            parse_timestamp("2026-11-24 10:15:30.123456"),
+            Some(20_781 * MICROS_PER_DAY + 36_930_123_456)
+        );
+        let utc = parse_timestamptz("2026-11-24 10:15:30.123456+00").unwrap();
+        assert_eq!(
+            parse_timestamptz("2026-11-24 15:45:30.123456+05:30"),
+            Some(utc)
+        );
+        assert_eq!(
+            parse_timestamptz("2026-11-24 05:15:30.123456-05"),
+            Some(utc)
+        );
+        assert_eq!(parse_timestamptz("infinity"), None);
+        assert_eq!(parse_timestamptz("2026-11-24 10:15:30 BC"), None);
+    }
+}

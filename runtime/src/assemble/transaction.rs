@@ -1,0 +1,243 @@
+//! Collecting a transaction's changes between Begin and Commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::relation::RelationInfo;
+use super::types::TypeRegistry;
+use super::value::parse_value;
+use crate::decode::{pg_epoch_micros_to_unix_micros, Cell, Message, OldTuple, TupleData};
+use crate::sandbox::bindings::{Change, OldRow, Operation, Value};
+
+/// One change and the table description it refers to.
+#[derive(Debug, Clone)]
+pub struct RowChange {
+    pub relation: Arc<RelationInfo>,
+    pub change: Change,
+}
+
+/// A committed transaction, ready to deliver.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub xid: u32,
+    pub commit_lsn: u64,
+    pub end_lsn: u64,
+    /// Microseconds since the Unix epoch.
+    pub commit_time: i64,
+    pub changes: Vec<RowChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    #[error("pgoutput stream out of order: {0}")]
+    Protocol(String),
+    #[error("change for relation {0} arrived before its Relation message")]
+    UnknownRelation(u32),
+    #[error("relation {table}: tuple has {got} columns, the Relation message said {want}")]
+    ColumnCount {
+        table: String,
+        got: usize,
+        want: usize,
+    },
+}
+
+/// Turns the message stream of a pgoutput v1 session into transactions.
+#[derive(Default)]
+pub struct Assembler {
+    types: TypeRegistry,
+    relations: HashMap<u32, Arc<RelationInfo>>,
+    open: Option<Transaction>,
+}
+
+impl Assembler {
+    pub fn new(types: TypeRegistry) -> Assembler {
+        Assembler {
+            types,
+            ..Default::default()
+        }
+    }
+
+    /// True while a transaction has begun and not yet committed.
+    pub fn in_transaction(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Type OIDs used by a Relation message that the registry does not know yet, so the caller can
+    /// look them up in the catalog before applying it.
+    pub fn unknown_types(&self, msg: &Message<'_>) -> Vec<u32> {
+        match msg {
+            Message::Relation(r) => r
+                .columns
+                .iter()
+                .map(|c| c.type_oid)
+                .filter(|oid| !self.types.contains(*oid))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn types_mut(&mut self) -> &mut TypeRegistry {
+        &mut self.types
+    }
+
+    /// Forgets a half-received transaction (after a reconnect the server sends it again).
+    pub fn reset(&mut self) {
+        self.open = None;
+    }
+
+    /// Applies one message; returns the transaction it completed, if any.
+    pub fn apply(&mut self, msg: Message<'_>) -> Result<Option<Transaction>, AssembleError> {
+        match msg {
+            Message::Begin(b) => {
+                if self.open.is_some() {
+                    return Err(AssembleError::Protocol("Begin inside a transaction".into()));
+                }
+                self.open = Some(Transaction {
+                    xid: b.xid,
+                    commit_lsn: b.final_lsn,
+                    end_lsn: 0,
+                    commit_time: pg_epoch_micros_to_unix_micros(b.commit_time),
+                    changes: Vec::new(),
+                });
+            }
+            Message::Commit(c) => {
+                let mut txn = self
+                    .open
+                    .take()
+                    .ok_or_else(|| AssembleError::Protocol("Commit without Begin".into()))?;
+                txn.end_lsn = c.end_lsn;
+                txn.commit_lsn = c.commit_lsn;
+                for rc in &mut txn.changes {
+                    rc.change.end_lsn = c.end_lsn;
+                    rc.change.commit_lsn = c.commit_lsn;
+                }
+                return Ok(Some(txn));
+            }
+            Message::Relation(r) => {
+                let info = RelationInfo::new(&r, &self.types);
+                self.relations.insert(r.oid, info);
+            }
+            Message::Type(t) => self.types.learn_name(t.oid, t.namespace, t.name),
+            Message::Insert(i) => {
+                let rel = self.relation(i.relation_oid)?;
+                let new = Some(row(&rel, &i.new)?);
+                self.push(rel, Operation::Insert, new, None)?;
+            }
+            Message::Update(u) => {
+                let rel = self.relation(u.relation_oid)?;
+                let old = u.old.as_ref().map(|o| old_row(&rel, o)).transpose()?;
+                let new = Some(row(&rel, &u.new)?);
+                self.push(rel, Operation::Update, new, old)?;
+            }
+            Message::Delete(d) => {
+                let rel = self.relation(d.relation_oid)?;
+                let old = Some(old_row(&rel, &d.old)?);
+                self.push(rel, Operation::Delete, None, old)?;
+            }
+            Message::Truncate(t) => {
+                for oid in &t.relation_oids {
+                    let rel = self.relation(*oid)?;
+                    self.push(rel, Operation::Truncate, None, None)?;
+                }
+            }
+            // Origins, logical messages and two-phase/streaming messages are not requested by
+            // the v1 session this assembler serves.
+            Message::Origin(_) | Message::Message(_) => {}
+            other => {
+                return Err(AssembleError::Protocol(format!(
+                    "unexpected message in a protocol v1 session: {}",
+                    kind_name(&other)
+                )))
+            }
+        }
+        Ok(None)
+    }
+
+    fn relation(&self, oid: u32) -> Result<Arc<RelationInfo>, AssembleError> {
+        self.relations
+            .get(&oid)
+            .cloned()
+            .ok_or(AssembleError::UnknownRelation(oid))
+    }
+
+    fn push(
+        &mut self,
+        relation: Arc<RelationInfo>,
+        op: Operation,
+        new: Option<Vec<Value>>,
+        old: Option<OldRow>,
+    ) -> Result<(), AssembleError> {
+        let txn = self
+            .open
+            .as_mut()
+            .ok_or_else(|| AssembleError::Protocol("change outside a transaction".into()))?;
+        let seq = u32::try_from(txn.changes.len()).map_err(|_| {
+            AssembleError::Protocol("more than 2^32 changes in one transaction".into())
+        })?;
+        txn.changes.push(RowChange {
+            change: Change {
+                op,
+                relation: relation.relation.oid,
+                new,
+                old,
+                xid: txn.xid,
+                commit_lsn: txn.commit_lsn,
+                end_lsn: 0,
+                commit_time: txn.commit_time,
+                seq,
+            },
+            relation,
+        });
+        Ok(())
+    }
+}
+
+fn kind_name(msg: &Message<'_>) -> &'static str {
+    match msg {
+        Message::StreamStart(_) => "Stream Start",
+        Message::StreamStop => "Stream Stop",
+        Message::StreamCommit(_) => "Stream Commit",
+        Message::StreamAbort(_) => "Stream Abort",
+        Message::BeginPrepare(_) => "Begin Prepare",
+        Message::Prepare(_) => "Prepare",
+        Message::CommitPrepared(_) => "Commit Prepared",
+        Message::RollbackPrepared(_) => "Rollback Prepared",
+        Message::StreamPrepare(_) => "Stream Prepare",
+        _ => "message",
+    }
+}
+
+fn row(rel: &RelationInfo, tuple: &TupleData<'_>) -> Result<Vec<Value>, AssembleError> {
+    if tuple.columns.len() != rel.kinds.len() {
+        return Err(AssembleError::ColumnCount {
+            table: rel.qualified_name(),
+            got: tuple.columns.len(),
+            want: rel.kinds.len(),
+        });
+    }
+    Ok(tuple
+        .columns
+        .iter()
+        .zip(&rel.kinds)
+        .map(|(cell, kind)| match cell {
+            Cell::Null => Value::Null,
+            Cell::UnchangedToast => Value::UnchangedToast,
+            Cell::Text(bytes) => parse_value(*kind, &String::from_utf8_lossy(bytes)),
+            // Binary format is never requested; keep the bytes rather than guess.
+            Cell::Binary(bytes) => Value::Bytes(bytes.to_vec()),
+        })
+        .collect())
+}
+
+fn old_row(rel: &RelationInfo, old: &OldTuple<'_>) -> Result<OldRow, AssembleError> {
+    Ok(match old {
+        OldTuple::Key(t) => OldRow {
+            key_only: true,
+            values: row(rel, t)?,
+        },
+        OldTuple::Full(t) => OldRow {
+            key_only: false,
+            values: row(rel, t)?,
+        },
+    })
+}

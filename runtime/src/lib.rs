@@ -1,0 +1,10 @@
+//! conduit-wasm runtime (work in progress).
+pub mod assemble;
+pub mod checkpoint;
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod pipeline;
+pub mod sandbox;
+pub mod scratch;
+pub mod source;

@@ -1,0 +1,216 @@
+//! Committed transactions waiting for the sink, cut into bounded batches.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::assemble::{RowChange, Transaction};
+use crate::sandbox::bindings::Batch;
+use crate::source::lsn::Lsn;
+
+struct Queued {
+    end_lsn: u64,
+    changes: VecDeque<RowChange>,
+}
+
+/// A batch ready for `publish`, and what accepting it lets us acknowledge.
+pub struct ReadyBatch {
+    pub batch: Batch,
+    /// End LSN of the last transaction this batch completes; `None` when the batch is a slice
+    /// from the middle of a large transaction, which must not be acknowledged yet.
+    pub ack: Option<Lsn>,
+}
+
+/// FIFO of committed transactions. Small transactions are packed together into one batch; a
+/// transaction larger than the bound is delivered in slices, acknowledged after its last one.
+pub struct Batcher {
+    max_changes: usize,
+    queue: VecDeque<Queued>,
+    queued_changes: usize,
+}
+
+impl Batcher {
+    pub fn new(max_changes: usize) -> Batcher {
+        Batcher {
+            max_changes: max_changes.max(1),
+            queue: VecDeque::new(),
+            queued_changes: 0,
+        }
+    }
+
+    pub fn push(&mut self, txn: Transaction) {
+        self.queued_changes += txn.changes.len();
+        self.queue.push_back(Queued {
+            end_lsn: txn.end_lsn,
+            changes: txn.changes.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn queued_changes(&self) -> usize {
+        self.queued_changes
+    }
+
+    pub fn clear(&mut self) {
+        self.queue.clear();
+        self.queued_changes = 0;
+    }
+
+    /// Takes the next batch off the queue. Transactions without changes (all their tables
+    /// filtered out) produce a batch with no changes whose only purpose is the acknowledgement;
+    /// the caller need not call the sink for it.
+    pub fn next_batch(&mut self) -> Option<ReadyBatch> {
+        let mut changes = Vec::new();
+        let mut ack = None;
+        while let Some(front) = self.queue.front_mut() {
+            let room = self.max_changes - changes.len();
+            if front.changes.len() > room && !changes.is_empty() {
+                break;
+            }
+            let take = front.changes.len().min(room);
+            changes.extend(front.changes.drain(..take));
+            self.queued_changes -= take;
+            if front.changes.is_empty() {
+                ack = Some(Lsn(front.end_lsn));
+                self.queue.pop_front();
+            } else {
+                ack = None;
+                break;
+            }
+            if changes.len() == self.max_changes {
+                break;
+            }
+        }
+        if changes.is_empty() && ack.is_none() {
+            return None;
+        }
+        Some(ReadyBatch {
+            batch: into_batch(changes),
+            ack,
+        })
+    }
+}
+
+/// Lists each table description once per batch and points the changes at it.
+fn into_batch(changes: Vec<RowChange>) -> Batch {
+    let mut relations = Vec::new();
+    let mut index: HashMap<*const crate::assemble::RelationInfo, u32> = HashMap::new();
+    let changes = changes
+        .into_iter()
+        .map(|rc| {
+            let at = *index.entry(Arc::as_ptr(&rc.relation)).or_insert_with(|| {
+                relations.push(rc.relation.relation.clone());
+                (relations.len() - 1) as u32
+            });
+            let mut change = rc.change;
+            change.relation = at;
+            change
+        })
+        .collect();
+    Batch { relations, changes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assemble::RelationInfo;
+    use crate::sandbox::bindings::{Change, Operation, Relation};
+
+    fn txn(end_lsn: u64, n: usize, rel: &Arc<RelationInfo>) -> Transaction {
+        Transaction {
+            xid: end_lsn as u32,
+            commit_lsn: end_lsn - 1,
+            end_lsn,
+            commit_time: 0,
+            changes: (0..n)
+                .map(|seq| RowChange {
+                    relation: rel.clone(),
+                    change: Change {
+                        op: Operation::Insert,
+                        relation: 424242,
+                        new: Some(vec![]),
+                        old: None,
+                        xid: end_lsn as u32,
+                        commit_lsn: end_lsn - 1,
+                        end_lsn,
+                        commit_time: 0,
+                        seq: seq as u32,
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn rel(name: &str) -> Arc<RelationInfo> {
+        Arc::new(RelationInfo {
+            relation: Relation {
+                oid: 1,
+                schema: "public".into(),
+                name: name.into(),
+                columns: vec![],
+            },
+            kinds: vec![],
+        })
+    }
+
+    #[test]
+    fn packs_small_transactions_and_acks_the_last_complete_one() {
+        let (a, b) = (rel("a"), rel("b"));
+        let mut q = Batcher::new(10);
+        q.push(txn(100, 3, &a));
+        q.push(txn(200, 3, &b));
+        q.push(txn(300, 5, &a));
+        let first = q.next_batch().unwrap();
+        assert_eq!(first.batch.changes.len(), 6);
+        assert_eq!(first.ack, Some(Lsn(200)));
+        assert_eq!(first.batch.relations.len(), 2);
+        assert_eq!(first.batch.changes[3].relation, 1);
+        let second = q.next_batch().unwrap();
+        assert_eq!(
+            (second.batch.changes.len(), second.ack),
+            (5, Some(Lsn(300)))
+        );
+        assert!(q.next_batch().is_none());
+        assert_eq!(q.queued_changes(), 0);
+    }
+
+    #[test]
+    fn slices_a_large_transaction_and_acks_only_after_the_last_slice() {
+        let a = rel("a");
+        let mut q = Batcher::new(4);
+        q.push(txn(100, 10, &a));
+        q.push(txn(200, 1, &a));
+        let acks: Vec<_> = std::iter::from_fn(|| q.next_batch())
+            .map(|b| {
+                (
+                    b.batch.changes.first().map(|c| c.seq),
+                    b.batch.changes.len(),
+                    b.ack,
+                )
+            })
+            .collect();
+        assert_eq!(
+            acks,
+            vec![
+                (Some(0), 4, None),
+                (Some(4), 4, None),
+                // The last slice shares its batch with the next transaction, so accepting it
+                // acknowledges both.
+                (Some(8), 3, Some(Lsn(200))),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_transactions_only_acknowledge() {
+        let a = rel("a");
+        let mut q = Batcher::new(4);
+        q.push(txn(100, 0, &a));
+        q.push(txn(200, 0, &a));
+        let b = q.next_batch().unwrap();
+        assert!(b.batch.changes.is_empty());
+        assert_eq!(b.ack, Some(Lsn(200)));
+    }
+}

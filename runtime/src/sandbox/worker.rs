@@ -1,0 +1,188 @@
+//! A sink on a thread of its own, with the retry policy around it.
+//!
+//! The replication loop hands a batch over and gets one answer back: accepted, or a failure the
+//! runtime cannot get past. Transient failures (a retryable sink error, a trap, the CPU deadline)
+//! are retried here with capped exponential backoff, re-creating the instance after a trap, so
+//! the loop never has to know about them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::bindings::Batch;
+use super::instance::{CallError, SinkInstance};
+
+/// How the worker retries.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Consecutive traps on the same batch after which the worker gives up: a sink that traps
+    /// deterministically on some input would otherwise loop forever.
+    pub max_consecutive_traps: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            max_consecutive_traps: 5,
+        }
+    }
+}
+
+pub enum Request {
+    Publish { batch: Batch, token: u64 },
+}
+
+/// The worker's answer to one request.
+#[derive(Debug)]
+pub enum Outcome {
+    Accepted {
+        token: u64,
+    },
+    /// The sink cannot make progress: a non-retryable error, or too many traps in a row.
+    Failed {
+        token: u64,
+        error: String,
+    },
+    /// Shutdown was requested while the batch was being retried; it was not accepted.
+    Cancelled {
+        token: u64,
+    },
+}
+
+/// Handle to the sink thread. Dropping the request sender makes the thread call `close` and exit.
+pub struct SinkWorker {
+    requests: Option<mpsc::Sender<Request>>,
+    cancel: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl SinkWorker {
+    /// Starts the thread, which instantiates the sink and calls `connect` first; a failure there is
+    /// reported through the returned receiver before any batch is sent.
+    pub fn spawn(
+        name: &str,
+        mut instance: SinkInstance,
+        policy: RetryPolicy,
+        outcomes: UnboundedSender<Outcome>,
+        ready: std::sync::mpsc::SyncSender<Result<(), String>>,
+    ) -> std::io::Result<SinkWorker> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let cancel_flag = cancel.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("sink-{name}"))
+            .spawn(move || {
+                let connected = connect_with_retry(&mut instance, &policy, &cancel_flag);
+                let failed = connected.is_err();
+                let _ = ready.send(connected);
+                if failed {
+                    return Ok(());
+                }
+                for request in rx {
+                    let Request::Publish { batch, token } = request;
+                    let outcome =
+                        publish_with_retry(&mut instance, &batch, token, &policy, &cancel_flag);
+                    if outcomes.send(outcome).is_err() {
+                        break;
+                    }
+                }
+                instance.close().map_err(|e| e.to_string())
+            })?;
+        Ok(SinkWorker {
+            requests: Some(tx),
+            cancel,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn send(&self, request: Request) -> bool {
+        self.requests
+            .as_ref()
+            .is_some_and(|tx| tx.send(request).is_ok())
+    }
+
+    /// Makes a batch that is being retried give up at its next attempt.
+    pub fn cancel_retries(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the thread after its current call, calling the sink's `close`.
+    pub fn shut_down(mut self) -> Result<(), String> {
+        self.requests = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err("the sink thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn connect_with_retry(
+    instance: &mut SinkInstance,
+    policy: &RetryPolicy,
+    cancel: &AtomicBool,
+) -> Result<(), String> {
+    retry(policy, cancel, "connect", || instance.connect()).map_err(|e| match e {
+        Some(e) => e,
+        None => "cancelled".into(),
+    })
+}
+
+fn publish_with_retry(
+    instance: &mut SinkInstance,
+    batch: &Batch,
+    token: u64,
+    policy: &RetryPolicy,
+    cancel: &AtomicBool,
+) -> Outcome {
+    match retry(policy, cancel, "publish", || instance.publish(batch)) {
+        Ok(()) => Outcome::Accepted { token },
+        Err(Some(error)) => Outcome::Failed { token, error },
+        Err(None) => Outcome::Cancelled { token },
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good (`Err(Some)`), or is cancelled (`Err(None)`).
+fn retry(
+    policy: &RetryPolicy,
+    cancel: &AtomicBool,
+    what: &str,
+    mut call: impl FnMut() -> Result<(), CallError>,
+) -> Result<(), Option<String>> {
+    let mut backoff = policy.initial_backoff;
+    let mut traps = 0;
+    loop {
+        let error = match call() {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if let CallError::Trap(_) = error {
+            traps += 1;
+            if traps >= policy.max_consecutive_traps {
+                return Err(Some(format!(
+                    "{error} ({traps} times in a row on the same {what})"
+                )));
+            }
+        }
+        if !error.retryable() {
+            return Err(Some(format!(
+                "sink {what} failed and cannot be retried: {error}"
+            )));
+        }
+        tracing::warn!("sink {what} failed, retrying in {backoff:?}: {error}");
+        if cancel.load(Ordering::SeqCst) {
+            return Err(None);
+        }
+        std::thread::sleep(backoff);
+        if cancel.load(Ordering::SeqCst) {
+            return Err(None);
+        }
+        backoff = (backoff * 2).min(policy.max_backoff);
+    }
+}

@@ -1,0 +1,285 @@
+//! Before streaming: check the server can do logical replication for us, and make sure the
+//! publication and the slot exist. Every failure here is a one-line [`SetupError`] that says what
+//! to change.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+use super::conninfo::ConnInfo;
+use crate::assemble::TypeRegistry;
+use crate::error::SetupError;
+
+/// What to stream: names from the command line or the config file.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub slot: String,
+    pub publication: String,
+    /// Tables for a publication we create; empty means all tables.
+    pub tables: Vec<String>,
+}
+
+/// Opens an ordinary SQL connection (tokio-postgres) for catalog queries and setup.
+pub async fn connect_sql(info: &ConnInfo) -> Result<Client, SetupError> {
+    let (client, connection) = info
+        .config
+        .connect(NoTls)
+        .await
+        .map_err(|e| connect_error(info, &e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("SQL connection closed: {e}");
+        }
+    });
+    Ok(client)
+}
+
+fn connect_error(info: &ConnInfo, e: &tokio_postgres::Error) -> SetupError {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == SqlState::INVALID_PASSWORD
+            || *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return SetupError::new(format!(
+                "authentication failed for user {:?} at {}: {}; check the user and password in \
+                 the source URL and the server's pg_hba.conf",
+                info.user,
+                info.endpoint,
+                db.message()
+            ));
+        }
+        if *db.code() == SqlState::INVALID_CATALOG_NAME {
+            return SetupError::new(format!(
+                "database {:?} does not exist on {}: fix the database name in the source URL",
+                info.dbname, info.endpoint
+            ));
+        }
+        return SetupError::new(format!(
+            "PostgreSQL at {} refused the connection: {}",
+            info.endpoint,
+            db.message()
+        ));
+    }
+    let text = e.to_string();
+    if text.contains("password missing") {
+        return SetupError::new(format!(
+            "authentication failed for user {:?} at {}: the server asks for a password; put it in \
+             the source URL (postgres://user:password@host/db)",
+            info.user, info.endpoint
+        ));
+    }
+    SetupError::new(format!(
+        "could not connect to PostgreSQL at {}: {}; check that the server is running and the host \
+         and port in the source URL are right",
+        info.endpoint,
+        std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or(text)
+    ))
+}
+
+fn sql_error(what: &str, e: tokio_postgres::Error) -> SetupError {
+    let detail = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string());
+    SetupError::new(format!("{what}: {detail}"))
+}
+
+/// Checks the server and role, and creates the publication and slot when they are missing.
+pub async fn prepare(
+    client: &Client,
+    info: &ConnInfo,
+    spec: &StreamSpec,
+) -> Result<(), SetupError> {
+    let wal_level: String = client
+        .query_one("SHOW wal_level", &[])
+        .await
+        .map_err(|e| sql_error("reading wal_level", e))?
+        .get(0);
+    if wal_level != "logical" {
+        return Err(SetupError::new(format!(
+            "the server's wal_level is '{wal_level}' but logical replication needs 'logical': run \
+             ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL"
+        )));
+    }
+    let can_replicate: bool = client
+        .query_one(
+            "SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(|e| sql_error("reading the role's attributes", e))?
+        .get(0);
+    if !can_replicate {
+        return Err(SetupError::new(format!(
+            "role {:?} lacks the REPLICATION attribute: run ALTER ROLE {} WITH REPLICATION; as a \
+             superuser, or connect as a role that has it",
+            info.user,
+            quote_ident(&info.user)
+        )));
+    }
+    for table in &spec.tables {
+        let found: Option<u32> = client
+            .query_one("SELECT to_regclass($1)::oid", &[table])
+            .await
+            .map_err(|_| unknown_table(table, info))?
+            .get(0);
+        if found.is_none() {
+            return Err(unknown_table(table, info));
+        }
+    }
+    ensure_publication(client, spec).await?;
+    ensure_slot(client, spec).await
+}
+
+fn unknown_table(table: &str, info: &ConnInfo) -> SetupError {
+    SetupError::new(format!(
+        "unknown table {table:?} in --tables: no such table in database {:?}; give existing tables \
+         as name or schema.name",
+        info.dbname
+    ))
+}
+
+async fn ensure_publication(client: &Client, spec: &StreamSpec) -> Result<(), SetupError> {
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_publication WHERE pubname = $1",
+            &[&spec.publication],
+        )
+        .await
+        .map_err(|e| sql_error("looking up the publication", e))?
+        .is_some();
+    if exists {
+        tracing::info!(publication = %spec.publication, "using existing publication");
+        return Ok(());
+    }
+    let target = if spec.tables.is_empty() {
+        "ALL TABLES".to_string()
+    } else {
+        let names: Vec<String> = spec.tables.iter().map(|t| quote_qualified(t)).collect();
+        format!("TABLE {}", names.join(", "))
+    };
+    let sql = format!(
+        "CREATE PUBLICATION {} FOR {target}",
+        quote_ident(&spec.publication)
+    );
+    client.batch_execute(&sql).await.map_err(|e| {
+        sql_error(
+            &format!(
+                "creating publication {:?} (FOR ALL TABLES needs a superuser; or create it \
+                 yourself, or pass --tables)",
+                spec.publication
+            ),
+            e,
+        )
+    })?;
+    tracing::info!(publication = %spec.publication, "created publication FOR {target}");
+    Ok(())
+}
+
+async fn ensure_slot(client: &Client, spec: &StreamSpec) -> Result<(), SetupError> {
+    let row = client
+        .query_opt(
+            "SELECT plugin, active, active_pid, database = current_database() \
+             FROM pg_replication_slots WHERE slot_name = $1",
+            &[&spec.slot],
+        )
+        .await
+        .map_err(|e| sql_error("looking up the replication slot", e))?;
+    match row {
+        Some(row) => {
+            let plugin: Option<String> = row.get(0);
+            let active: bool = row.get(1);
+            let pid: Option<i32> = row.get(2);
+            let same_db: Option<bool> = row.get(3);
+            if plugin.as_deref() != Some("pgoutput") || same_db != Some(true) {
+                return Err(SetupError::new(format!(
+                    "replication slot {:?} exists but is not a pgoutput slot of this database: \
+                     choose another --slot",
+                    spec.slot
+                )));
+            }
+            if active {
+                return Err(slot_active(&spec.slot, pid));
+            }
+            tracing::info!(slot = %spec.slot, "using existing replication slot");
+        }
+        None => {
+            client
+                .query_one(
+                    "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+                    &[&spec.slot],
+                )
+                .await
+                .map_err(|e| sql_error(&format!("creating replication slot {:?}", spec.slot), e))?;
+            tracing::info!(slot = %spec.slot, "created replication slot");
+        }
+    }
+    Ok(())
+}
+
+pub fn slot_active(slot: &str, pid: Option<i32>) -> SetupError {
+    let pid = pid.map(|p| format!(" (PID {p})")).unwrap_or_default();
+    SetupError::new(format!(
+        "replication slot {slot:?} is already active in another process{pid}: stop the other \
+         consumer, or give this one its own --slot"
+    ))
+}
+
+/// Every type in the catalog, so columns of extension types, domains and enums get their names
+/// and, where their base type is known, typed values.
+pub async fn load_types(
+    client: &Client,
+    registry: &mut TypeRegistry,
+    oids: Option<&[u32]>,
+) -> Result<(), SetupError> {
+    const SQL: &str = "SELECT oid, format_type(oid, NULL), typbasetype, \
+                       CASE WHEN typcategory = 'A' THEN typelem ELSE 0::oid END FROM pg_type";
+    let rows = match oids {
+        None => client.query(SQL, &[]).await,
+        Some(oids) => {
+            let oids: Vec<u32> = oids.to_vec();
+            client
+                .query(&format!("{SQL} WHERE oid = ANY($1)"), &[&oids])
+                .await
+        }
+    }
+    .map_err(|e| sql_error("reading type names from pg_type", e))?;
+    for row in rows {
+        registry.learn(row.get(0), row.get(1), row.get(2), row.get(3));
+    }
+    Ok(())
+}
+
+/// The confirmed position of a slot, as the server reports it.
+pub async fn slot_confirmed_lsn(
+    client: &Client,
+    slot: &str,
+) -> Result<Option<super::lsn::Lsn>, SetupError> {
+    let row = client
+        .query_opt(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| sql_error("reading the slot's position", e))?;
+    Ok(row
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .and_then(|s| s.parse().ok()))
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `schema.table` or `table` → each part quoted.
+fn quote_qualified(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A string literal for replication commands.
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
