@@ -2,9 +2,11 @@
 pub mod assemble;
 pub mod checkpoint;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod error;
 pub mod pipeline;
+pub mod route;
 pub mod sandbox;
 pub mod scratch;
 pub mod source;

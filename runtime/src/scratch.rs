@@ -512,6 +512,12 @@ impl ScratchCluster {
         if !out.status.success() {
             let mut output = String::from_utf8_lossy(&out.stderr).into_owned();
             output.push_str(&String::from_utf8_lossy(&out.stdout));
+            if run_as.is_some() && output.contains("Permission denied") {
+                output.push_str(
+                    " (initdb runs as the postgres user: the temporary directory, see TMPDIR, \
+                     must be reachable by that user)",
+                );
+            }
             return Err(ScratchError::Initdb {
                 status: out.status.to_string(),
                 output: output.trim().to_string(),

@@ -5,7 +5,7 @@
 //! after it is first seen or altered) and collects a transaction's changes between Begin and
 //! Commit, typing each value on the way.
 
-mod datetime;
+pub(crate) mod datetime;
 mod relation;
 mod transaction;
 pub mod types;

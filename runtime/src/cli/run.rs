@@ -10,9 +10,8 @@ use tokio::sync::{mpsc, watch};
 use super::demo;
 use crate::error::SetupError;
 use crate::pipeline::{self, PipelineConfig};
-use crate::sandbox::instance::Stdio;
 use crate::sandbox::worker::SinkWorker;
-use crate::sandbox::{inspect_file, SandboxEngine, SinkInstance, SinkLimits};
+use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
 use crate::source::conninfo::ConnInfo;
 use crate::source::setup::StreamSpec;
 
@@ -78,7 +77,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             memory_bytes: args.memory_mib << 20,
             call_deadline: Duration::from_millis(args.call_deadline_ms),
         },
-        Stdio::Inherit,
+        Capabilities::single_sink(),
         args.sink_config.clone(),
     )
     .map_err(|e| SetupError::new(format!("{}: {e:#}", args.sink.display())))?;

@@ -38,9 +38,11 @@ pub fn inspect_file(
                  or wrap it with `wasm-tools component new`"
             )))
         }
-        _ => return Err(SetupError::new(format!(
+        _ => {
+            return Err(SetupError::new(format!(
             "{shown} is not a WebAssembly file (no \\0asm header): pass the .wasm sink component"
-        ))),
+        )))
+        }
     }
     let component = engine.compile(&bytes).map_err(|e| {
         SetupError::new(format!(

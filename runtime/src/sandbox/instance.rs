@@ -2,9 +2,10 @@
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, StoreLimitsBuilder};
-use wasmtime_wasi::WasiCtxBuilder;
 
 use super::bindings::{Batch, SinkComponent, SinkComponentPre, SinkError};
+use super::capabilities::Capabilities;
+use super::output::GuestLog;
 use super::state::StoreState;
 use super::{SandboxEngine, SinkLimits};
 
@@ -29,24 +30,20 @@ impl CallError {
     }
 }
 
-/// Where a sink's standard output goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdio {
-    /// The process's own stdout/stderr: for the single-sink CLI, where the operator chose the
-    /// sink and its output (e.g. `stdout-json`) is the point.
-    Inherit,
-    /// Discarded.
-    Null,
-}
-
 /// A sink instance, re-created from its pre-instantiated form whenever it traps.
 pub struct SinkInstance {
     engine: SandboxEngine,
     pre: SinkComponentPre<StoreState>,
     limits: SinkLimits,
-    stdio: Stdio,
+    capabilities: Capabilities,
     config: Vec<(String, String)>,
-    live: Option<(Store<StoreState>, SinkComponent)>,
+    live: Option<Live>,
+}
+
+struct Live {
+    store: Store<StoreState>,
+    bindings: SinkComponent,
+    logs: Vec<GuestLog>,
 }
 
 impl SinkInstance {
@@ -56,7 +53,7 @@ impl SinkInstance {
         engine: &SandboxEngine,
         component: &Component,
         limits: SinkLimits,
-        stdio: Stdio,
+        capabilities: Capabilities,
         config: Vec<(String, String)>,
     ) -> anyhow::Result<SinkInstance> {
         let mut linker = Linker::<StoreState>::new(engine.engine());
@@ -71,70 +68,55 @@ impl SinkInstance {
             engine: engine.clone(),
             pre: SinkComponentPre::new(pre)?,
             limits,
-            stdio,
+            capabilities,
             config,
             live: None,
         })
     }
 
-    /// Instantiates the sink (if it is not live) and calls `connect` with its configuration.
+    /// Instantiates the sink afresh and calls `connect` with its configuration.
     pub fn connect(&mut self) -> Result<(), CallError> {
-        let (mut store, bindings) = self.instantiate()?;
-        store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_deadline));
-        let result = bindings
-            .conduit_sink_sink()
-            .call_connect(&mut store, &self.config);
-        match result {
-            Ok(Ok(())) => {
-                self.live = Some((store, bindings));
-                Ok(())
-            }
-            Ok(Err(e)) => Err(CallError::Sink(e)),
-            Err(trap) => Err(CallError::Trap(describe_trap(&trap, &self.limits))),
-        }
+        let mut live = self.instantiate()?;
+        let config = &self.config;
+        let result = live.call(&self.limits, |b, s| {
+            b.conduit_sink_sink().call_connect(s, config)
+        });
+        result?;
+        self.live = Some(live);
+        Ok(())
     }
 
+    /// Calls `publish`, connecting first if the instance was dropped after a trap.
     pub fn publish(&mut self, batch: &Batch) -> Result<(), CallError> {
         if self.live.is_none() {
             self.connect()?;
         }
-        let (store, bindings) = self.live.as_mut().expect("connected above");
-        store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_deadline));
-        match bindings
-            .conduit_sink_sink()
-            .call_publish(&mut *store, batch)
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CallError::Sink(e)),
-            Err(trap) => {
-                let message = describe_trap(&trap, &self.limits);
-                self.live = None;
-                Err(CallError::Trap(message))
-            }
+        let Some(live) = self.live.as_mut() else {
+            return Err(CallError::Trap("the sink instance is gone".into()));
+        };
+        let result = live.call(&self.limits, |b, s| {
+            b.conduit_sink_sink().call_publish(s, batch)
+        });
+        if let Err(CallError::Trap(_)) = result {
+            // A trapped instance cannot be entered again.
+            self.live = None;
         }
+        result
     }
 
     /// Calls `close` on a live instance and drops it.
     pub fn close(&mut self) -> Result<(), CallError> {
-        let Some((mut store, bindings)) = self.live.take() else {
-            return Ok(());
-        };
-        store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_deadline));
-        match bindings.conduit_sink_sink().call_close(&mut store) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CallError::Sink(e)),
-            Err(trap) => Err(CallError::Trap(describe_trap(&trap, &self.limits))),
+        match self.live.take() {
+            Some(mut live) => live.call(&self.limits, |b, s| b.conduit_sink_sink().call_close(s)),
+            None => Ok(()),
         }
     }
 
-    fn instantiate(&mut self) -> Result<(Store<StoreState>, SinkComponent), CallError> {
+    fn instantiate(&mut self) -> Result<Live, CallError> {
         self.live = None;
-        let mut wasi = WasiCtxBuilder::new();
-        if self.stdio == Stdio::Inherit {
-            wasi.inherit_stdout().inherit_stderr();
-        }
+        let (wasi, logs) = self.capabilities.wasi();
         let state = StoreState {
-            wasi: wasi.build(),
+            wasi,
             table: Default::default(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_bytes)
@@ -148,7 +130,35 @@ impl SinkInstance {
             .pre
             .instantiate(&mut store)
             .map_err(|e| CallError::Trap(format!("instantiation failed: {e:#}")))?;
-        Ok((store, bindings))
+        Ok(Live {
+            store,
+            bindings,
+            logs,
+        })
+    }
+}
+
+impl Live {
+    /// One guest call under the deadline; the sink's output budget is renewed afterwards.
+    fn call(
+        &mut self,
+        limits: &SinkLimits,
+        f: impl FnOnce(
+            &SinkComponent,
+            &mut Store<StoreState>,
+        ) -> wasmtime::Result<Result<(), SinkError>>,
+    ) -> Result<(), CallError> {
+        self.store
+            .set_epoch_deadline(SandboxEngine::ticks(limits.call_deadline));
+        let result = f(&self.bindings, &mut self.store);
+        for log in &self.logs {
+            log.end_call();
+        }
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CallError::Sink(e)),
+            Err(trap) => Err(CallError::Trap(describe_trap(&trap, limits))),
+        }
     }
 }
 

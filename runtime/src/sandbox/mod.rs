@@ -8,13 +8,16 @@
 
 pub mod bindings;
 mod cache;
+mod capabilities;
 mod engine;
 mod inspect;
-pub mod instance;
+mod instance;
 mod limits;
+mod output;
 mod state;
 pub mod worker;
 
+pub use capabilities::{Capabilities, Output};
 pub use engine::SandboxEngine;
 pub use inspect::{inspect_file, SinkDescription};
 pub use instance::{CallError, SinkInstance};

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::{Host, SslNegotiation};
 
+use super::tls::{SslMode, TlsPolicy};
 use crate::error::SetupError;
 
 /// Where and how to connect, parsed once from the user's ordinary `postgres://` URL (or key=value
@@ -12,12 +13,16 @@ use crate::error::SetupError;
 /// the two connections can never disagree about host, user or TLS.
 #[derive(Clone)]
 pub struct ConnInfo {
+    /// For tokio-postgres. Its `sslmode` is set from [`ConnInfo::tls`]: `require` for
+    /// `require`/`verify-ca`/`verify-full` (the verification is done by the TLS configuration),
+    /// `disable` over a Unix-domain socket.
     pub config: tokio_postgres::Config,
     pub endpoint: Endpoint,
     pub user: String,
     pub password: Option<Vec<u8>>,
     pub dbname: String,
-    pub ssl_mode: SslMode,
+    /// `sslmode`, `sslrootcert` and the TLS client configuration, for both connections.
+    pub tls: TlsPolicy,
     pub connect_timeout: Duration,
 }
 
@@ -43,12 +48,16 @@ impl std::fmt::Debug for ConnInfo {
             .field("endpoint", &self.endpoint)
             .field("user", &self.user)
             .field("dbname", &self.dbname)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
 
 impl ConnInfo {
     pub fn parse(url: &str) -> Result<ConnInfo, SetupError> {
+        // tokio-postgres knows only disable/prefer/require and no sslrootcert: take the TLS
+        // parameters out, decide TLS here, and tell tokio-postgres the outcome.
+        let (url, tls_params) = split_tls_params(url)?;
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             SetupError::new(format!(
                 "invalid source URL: {e}; expected e.g. postgres://user:password@host:5432/dbname"
@@ -79,13 +88,26 @@ impl ConnInfo {
         if matches!(endpoint, Endpoint::Tcp { .. }) && config.get_hosts().is_empty() {
             config.host("localhost");
         }
-        let ssl_mode = config.get_ssl_mode();
-        if ssl_mode == SslMode::Require {
-            return Err(SetupError::new(
-                "sslmode=require is not supported yet: this build has no TLS; connect over a \
-                 trusted network or a unix socket with sslmode=disable or prefer",
-            ));
-        }
+        let mode = tls_params
+            .sslmode
+            .as_deref()
+            .map(SslMode::parse)
+            .transpose()?;
+        let direct = config.get_ssl_negotiation() == SslNegotiation::Direct;
+        let tls = TlsPolicy::new(mode, tls_params.sslrootcert.as_deref(), direct)?;
+        // libpq never uses TLS over a Unix-domain socket, whatever sslmode says.
+        let all_unix = config
+            .get_hosts()
+            .iter()
+            .all(|h| !matches!(h, Host::Tcp(_)));
+        config.ssl_mode(match tls.mode {
+            _ if all_unix => tokio_postgres::config::SslMode::Disable,
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        });
         Ok(ConnInfo {
             password: config.get_password().map(<[u8]>::to_vec),
             connect_timeout: config
@@ -96,7 +118,291 @@ impl ConnInfo {
             endpoint,
             user,
             dbname,
-            ssl_mode,
+            tls,
         })
+    }
+
+    /// Whether connections to `endpoint` use TLS at all (never over a Unix-domain socket).
+    pub fn tls_for(&self, endpoint: &Endpoint) -> Option<&TlsPolicy> {
+        match endpoint {
+            Endpoint::Tcp { .. } if self.tls.client_config().is_some() => Some(&self.tls),
+            _ => None,
+        }
+    }
+}
+
+/// The TLS parameters taken out of the user's URL before tokio-postgres parses it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TlsParams {
+    /// `sslmode`, as written (the last one wins, as in libpq).
+    pub sslmode: Option<String>,
+    /// `sslrootcert`: a PEM file path, or `system`.
+    pub sslrootcert: Option<String>,
+}
+
+/// libpq parameters we do not support, with what to do instead.
+const UNSUPPORTED: &[&str] = &[
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslcertmode",
+];
+
+/// Removes `sslmode` and `sslrootcert` from a `postgres://` URL or a `key=value` string, and
+/// returns the rest (for tokio-postgres) and what was removed. Everything else is kept
+/// byte-for-byte; a string we cannot split is returned unchanged, for tokio-postgres to report.
+pub fn split_tls_params(url: &str) -> Result<(String, TlsParams), SetupError> {
+    let mut params = TlsParams::default();
+    let mut take = |key: &str, value: String| -> Result<bool, SetupError> {
+        match key {
+            "sslmode" => params.sslmode = Some(value),
+            "sslrootcert" => params.sslrootcert = Some(value),
+            k if UNSUPPORTED.contains(&k) => {
+                return Err(SetupError::new(format!(
+                    "{k} in the source URL is not supported: client certificates and CRLs are                      not implemented; authenticate with a password (SCRAM) over                      sslmode=verify-full instead"
+                )))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // tokio-postgres reads the credentials up to the first '@', so a '?' in a password
+        // does not start the query.
+        let after_at = url.find('@').map(|i| i + 1).unwrap_or(0);
+        let Some(q) = url[after_at..].find('?').map(|i| after_at + i) else {
+            return Ok((url.to_string(), params));
+        };
+        let mut kept: Vec<&str> = Vec::new();
+        for pair in url[q + 1..].split('&') {
+            let Some((k, v)) = pair.split_once('=') else {
+                kept.push(pair);
+                continue;
+            };
+            let (Some(key), Some(value)) = (percent_decode(k), percent_decode(v)) else {
+                kept.push(pair);
+                continue;
+            };
+            if !take(&key, value)? {
+                kept.push(pair);
+            }
+        }
+        let mut out = url[..q].to_string();
+        if !kept.is_empty() {
+            out.push('?');
+            out.push_str(&kept.join("&"));
+        }
+        return Ok((out, params));
+    }
+    let Some(pairs) = split_key_values(url) else {
+        return Ok((url.to_string(), params));
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    for (key, value, raw) in pairs {
+        if !take(key, value)? {
+            kept.push(raw);
+        }
+    }
+    Ok((kept.join(" "), params))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            match u8::from_str_radix(hex, 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            }
+        } else {
+            out.push(bytes[i]);
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Splits a libpq `key=value` string the way tokio-postgres reads it (whitespace-separated,
+/// values optionally single-quoted, backslash escapes): `(key, value, raw text of the pair)`.
+fn split_key_values(s: &str) -> Option<Vec<(&str, String, &str)>> {
+    let mut out = Vec::new();
+    let mut it = s.char_indices().peekable();
+    loop {
+        while it.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let Some(&(start, _)) = it.peek() else {
+            return Some(out);
+        };
+        let mut key_end = start;
+        while let Some((i, c)) = it.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
+            key_end = i + c.len_utf8();
+        }
+        if key_end == start {
+            return None;
+        }
+        while it.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        it.next_if(|(_, c)| *c == '=')?;
+        while it.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        let end;
+        if it.next_if(|(_, c)| *c == '\'').is_some() {
+            loop {
+                match it.next()? {
+                    (i, '\'') => {
+                        end = i + 1;
+                        break;
+                    }
+                    (_, '\\') => value.push(it.next()?.1),
+                    (_, c) => value.push(c),
+                }
+            }
+        } else {
+            let mut last = None;
+            while let Some((i, c)) = it.next_if(|(_, c)| !c.is_whitespace()) {
+                if c == '\\' {
+                    if let Some((j, c2)) = it.next() {
+                        value.push(c2);
+                        last = Some(j + c2.len_utf8());
+                    }
+                } else {
+                    value.push(c);
+                    last = Some(i + c.len_utf8());
+                }
+            }
+            end = last?;
+        }
+        out.push((&s[start..key_end], value, &s[start..end]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(url: &str) -> (String, TlsParams) {
+        split_tls_params(url).unwrap()
+    }
+
+    fn params(sslmode: Option<&str>, sslrootcert: Option<&str>) -> TlsParams {
+        TlsParams {
+            sslmode: sslmode.map(str::to_string),
+            sslrootcert: sslrootcert.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn url_without_tls_params_is_unchanged() {
+        for url in [
+            "postgres://u:p@h:5432/db",
+            "postgres://u:p@h/db?connect_timeout=5&application_name=x",
+            "postgresql://h/db?channel_binding=require",
+        ] {
+            assert_eq!(split(url), (url.to_string(), TlsParams::default()), "{url}");
+        }
+    }
+
+    #[test]
+    fn url_tls_params_are_taken_out() {
+        assert_eq!(
+            split("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca%20x.pem"),
+            (
+                "postgres://u@h/db".to_string(),
+                params(Some("verify-full"), Some("/tmp/ca x.pem"))
+            )
+        );
+        assert_eq!(
+            split("postgres://u@h/db?connect_timeout=5&sslmode=verify-ca&application_name=a%26b"),
+            (
+                "postgres://u@h/db?connect_timeout=5&application_name=a%26b".to_string(),
+                params(Some("verify-ca"), None)
+            )
+        );
+        // The last sslmode wins, as in libpq.
+        assert_eq!(
+            split("postgresql://h?sslmode=disable&sslmode=require").1,
+            params(Some("require"), None)
+        );
+        // A '?' in the password is not the query.
+        assert_eq!(
+            split("postgres://u:pa?ss@h/db?sslmode=require"),
+            (
+                "postgres://u:pa?ss@h/db".to_string(),
+                params(Some("require"), None)
+            )
+        );
+    }
+
+    #[test]
+    fn key_value_tls_params_are_taken_out() {
+        assert_eq!(
+            split("host=h port=5 sslmode=verify-full sslrootcert='/tmp/my ca.pem' dbname=d"),
+            (
+                "host=h port=5 dbname=d".to_string(),
+                params(Some("verify-full"), Some("/tmp/my ca.pem"))
+            )
+        );
+        assert_eq!(
+            split("host=h  sslmode = require   password='it\\'s' user=a\\ b"),
+            (
+                "host=h password='it\\'s' user=a\\ b".to_string(),
+                params(Some("require"), None)
+            )
+        );
+        assert_eq!(
+            split("sslrootcert=/a\\ b.pem").1,
+            params(None, Some("/a b.pem"))
+        );
+        // Something we cannot split goes to tokio-postgres as it is, to report.
+        assert_eq!(split("host=h sslmode").0, "host=h sslmode");
+    }
+
+    #[test]
+    fn client_certificates_are_refused_with_a_reason() {
+        let e = split_tls_params("postgres://h/db?sslcert=/c.pem").unwrap_err();
+        assert!(e.to_string().contains("sslcert"), "{e}");
+        let e = split_tls_params("host=h sslkey=/k.pem").unwrap_err();
+        assert!(e.to_string().contains("sslkey"), "{e}");
+    }
+
+    #[test]
+    fn parse_sets_the_mode_for_tokio_postgres() {
+        use tokio_postgres::config::SslMode as PgMode;
+        let c = ConnInfo::parse("postgres://u@h/db").unwrap();
+        assert_eq!(c.tls.mode, SslMode::Prefer);
+        assert_eq!(c.config.get_ssl_mode(), PgMode::Prefer);
+
+        let c = ConnInfo::parse("postgres://u@h/db?sslmode=disable").unwrap();
+        assert_eq!(c.config.get_ssl_mode(), PgMode::Disable);
+        assert!(c.tls_for(&c.endpoint).is_none());
+
+        let c = ConnInfo::parse("postgres://u@h/db?sslmode=require").unwrap();
+        assert_eq!(c.tls.mode, SslMode::Require);
+        assert_eq!(c.config.get_ssl_mode(), PgMode::Require);
+        assert!(c.tls_for(&c.endpoint).is_some());
+
+        // Over a Unix-domain socket there is no TLS, as in libpq.
+        let c = ConnInfo::parse("host=/tmp user=u sslmode=require").unwrap();
+        assert_eq!(c.config.get_ssl_mode(), PgMode::Disable);
+        assert!(c.tls_for(&c.endpoint).is_none());
+    }
+
+    #[test]
+    fn parse_reports_bad_tls_params_in_one_line() {
+        let e = ConnInfo::parse("postgres://u@h/db?sslmode=verify").unwrap_err();
+        assert!(e.to_string().contains("invalid sslmode"), "{e}");
+        let e = ConnInfo::parse("postgres://u@h/db?sslmode=verify-full&sslrootcert=/no/such.pem")
+            .unwrap_err();
+        assert!(e.to_string().contains("/no/such.pem"), "{e}");
+        let e =
+            ConnInfo::parse("postgres://u@h/db?sslmode=prefer&sslnegotiation=direct").unwrap_err();
+        assert!(e.to_string().contains("sslnegotiation=direct"), "{e}");
     }
 }

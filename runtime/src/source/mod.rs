@@ -10,4 +10,5 @@ pub mod lsn;
 pub mod session;
 pub mod setup;
 pub mod stream;
+pub mod tls;
 pub mod wire;

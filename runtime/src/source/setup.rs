@@ -2,10 +2,13 @@
 //! publication and the slot exist. Every failure here is a one-line [`SetupError`] that says what
 //! to change.
 
+use rustls::ClientConfig;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::conninfo::ConnInfo;
+use super::tls;
 use crate::assemble::TypeRegistry;
 use crate::error::SetupError;
 
@@ -18,22 +21,56 @@ pub struct StreamSpec {
     pub tables: Vec<String>,
 }
 
-/// Opens an ordinary SQL connection (tokio-postgres) for catalog queries and setup.
+/// Opens an ordinary SQL connection (tokio-postgres) for catalog queries and setup, with TLS as
+/// the source URL's `sslmode` says (the same rustls configuration as the replication
+/// connection; `info.config` already carries the matching tokio-postgres `sslmode`).
 pub async fn connect_sql(info: &ConnInfo) -> Result<Client, SetupError> {
-    let (client, connection) = info
-        .config
-        .connect(NoTls)
-        .await
-        .map_err(|e| connect_error(info, &e))?;
+    let client = match info.tls.client_config() {
+        None => {
+            let (client, connection) = info
+                .config
+                .connect(NoTls)
+                .await
+                .map_err(|e| connect_error(info, &e))?;
+            spawn_connection(connection);
+            client
+        }
+        Some(tls) => {
+            let (client, connection) = info
+                .config
+                .connect(MakeRustlsConnect::new(ClientConfig::clone(tls)))
+                .await
+                .map_err(|e| connect_error(info, &e))?;
+            spawn_connection(connection);
+            client
+        }
+    };
+    Ok(client)
+}
+
+fn spawn_connection<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("SQL connection closed: {e}");
         }
     });
-    Ok(client)
 }
 
 fn connect_error(info: &ConnInfo, e: &tokio_postgres::Error) -> SetupError {
+    if let Some(rustls_error) = tls::find_rustls_error(e) {
+        return SetupError::new(tls::describe(rustls_error, &info.tls, &info.endpoint));
+    }
+    let source = std::error::Error::source(e).map(|s| s.to_string());
+    if source.as_deref() == Some("server does not support TLS") {
+        return info.tls.server_refused(&info.endpoint);
+    }
+    if source.as_deref() == Some("server did not use channel binding") {
+        return tls::channel_binding_required(&info.endpoint);
+    }
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::INVALID_PASSWORD
             || *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION

@@ -5,17 +5,23 @@
 //! (pgwire-replication 0.5) or drop unchanged-TOAST columns (pg_walstream). So we speak the few
 //! messages replication needs ourselves, and reuse `postgres-protocol` (the codec and SCRAM
 //! implementation tokio-postgres itself is built on) for everything that has a codec there.
+//! TLS (SSLRequest, or direct) and SCRAM channel binding follow the source URL's `sslmode` and
+//! `channel_binding`, with the rustls configuration from [`super::tls`].
 
 use bytes::{Buf, Bytes, BytesMut};
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS,
+};
 use postgres_protocol::message::{backend, frontend};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_postgres::config::ChannelBinding as ChannelBindingMode;
 
 use super::conninfo::{ConnInfo, Endpoint};
+use super::tls::{self, HandshakeError};
 use crate::error::SetupError;
 
-/// Any byte stream we can speak the protocol over (TCP or a unix socket).
+/// Any byte stream we can speak the protocol over (TCP, TLS over TCP, or a unix socket).
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 
@@ -50,19 +56,29 @@ pub struct Connection {
     stream: Box<dyn Transport>,
     read_buf: BytesMut,
     write_buf: BytesMut,
+    /// The `tls-server-end-point` channel-binding data when the connection uses TLS and the
+    /// server's certificate allows binding.
+    server_end_point: Option<Vec<u8>>,
 }
 
 impl Connection {
-    /// Opens a connection in `replication=database` mode and authenticates.
+    /// Opens a connection in `replication=database` mode (with TLS as `sslmode` says) and
+    /// authenticates.
     pub async fn connect(info: &ConnInfo) -> Result<Connection, WireError> {
-        let stream = tokio::time::timeout(info.connect_timeout, open(&info.endpoint))
+        let opened = async {
+            let stream = open(&info.endpoint)
+                .await
+                .map_err(|e| unreachable(&info.endpoint, &e.to_string()))?;
+            start_tls(stream, info).await
+        };
+        let (stream, server_end_point) = tokio::time::timeout(info.connect_timeout, opened)
             .await
-            .map_err(|_| unreachable(&info.endpoint, "timed out"))?
-            .map_err(|e| unreachable(&info.endpoint, &e.to_string()))?;
+            .map_err(|_| unreachable(&info.endpoint, "timed out"))??;
         let mut conn = Connection {
             stream,
             read_buf: BytesMut::with_capacity(64 * 1024),
             write_buf: BytesMut::with_capacity(1024),
+            server_end_point,
         };
         let params = [
             ("user", info.user.as_str()),
@@ -94,6 +110,21 @@ impl Connection {
                 ))
             })
         };
+        // Channel binding as tokio-postgres does it: bind when we have TLS data and the server
+        // offers SCRAM-SHA-256-PLUS; `channel_binding=require` refuses anything else before a
+        // password is sent.
+        let binding_mode = info.config.get_channel_binding();
+        let binding_data = self
+            .server_end_point
+            .clone()
+            .filter(|_| binding_mode != ChannelBindingMode::Disable);
+        let mut bound = false;
+        let check_binding = |bound: bool| -> Result<(), WireError> {
+            if binding_mode == ChannelBindingMode::Require && !bound {
+                return Err(tls::channel_binding_required(&info.endpoint).into());
+            }
+            Ok(())
+        };
         let mut scram: Option<ScramSha256> = None;
         loop {
             let frame = self.read_frame().await?;
@@ -104,8 +135,9 @@ impl Connection {
                         return Err(WireError::Unexpected('R'));
                     }
                     match body.get_i32() {
-                        0 => {}
+                        0 => check_binding(bound)?,
                         3 => {
+                            check_binding(false)?;
                             frontend::password_message(&password()?, &mut self.write_buf)?;
                             self.flush().await?;
                         }
@@ -113,6 +145,7 @@ impl Connection {
                             if body.len() < 4 {
                                 return Err(WireError::Unexpected('R'));
                             }
+                            check_binding(false)?;
                             let mut salt = [0u8; 4];
                             body.copy_to_slice(&mut salt);
                             let hash = md5_hash(info.user.as_bytes(), &password()?, salt);
@@ -120,18 +153,38 @@ impl Connection {
                             self.flush().await?;
                         }
                         10 => {
-                            let offers_scram = body
-                                .split(|b| *b == 0)
-                                .any(|m| m == SCRAM_SHA_256.as_bytes());
-                            if !offers_scram {
-                                return Err(SetupError::new(
-                                    "the server offers no SASL mechanism we support (SCRAM-SHA-256)",
-                                )
-                                .into());
-                            }
-                            let s = ScramSha256::new(&password()?, ChannelBinding::unsupported());
+                            let offers =
+                                |name: &str| body.split(|b| *b == 0).any(|m| m == name.as_bytes());
+                            let (binding, mechanism) = match (
+                                offers(SCRAM_SHA_256_PLUS),
+                                offers(SCRAM_SHA_256),
+                                binding_data.clone(),
+                            ) {
+                                (true, _, Some(data)) => (
+                                    ChannelBinding::tls_server_end_point(data),
+                                    SCRAM_SHA_256_PLUS,
+                                ),
+                                (true, _, None) | (false, true, None) => {
+                                    (ChannelBinding::unsupported(), SCRAM_SHA_256)
+                                }
+                                // We could bind but the server does not offer it: say so, so a
+                                // server that does support it detects a downgrade.
+                                (false, true, Some(_)) => {
+                                    (ChannelBinding::unrequested(), SCRAM_SHA_256)
+                                }
+                                (false, false, _) => {
+                                    return Err(SetupError::new(
+                                        "the server offers no SASL mechanism we support \
+                                         (SCRAM-SHA-256)",
+                                    )
+                                    .into());
+                                }
+                            };
+                            bound = mechanism == SCRAM_SHA_256_PLUS;
+                            check_binding(bound)?;
+                            let s = ScramSha256::new(&password()?, binding);
                             frontend::sasl_initial_response(
-                                SCRAM_SHA_256,
+                                mechanism,
                                 s.message(),
                                 &mut self.write_buf,
                             )?;
@@ -159,6 +212,8 @@ impl Connection {
                 }
                 b'S' | b'K' | b'N' => {}
                 b'Z' => return Ok(()),
+                // Refused (pg_hba.conf, password, role): the caller turns the SQLSTATE into advice.
+                b'E' => return Err(parse_error(frame)?.into()),
                 other => return Err(WireError::Unexpected(other as char)),
             }
         }
@@ -288,6 +343,48 @@ async fn open(endpoint: &Endpoint) -> std::io::Result<Box<dyn Transport>> {
         }
         Endpoint::Unix { socket } => Box::new(tokio::net::UnixStream::connect(socket).await?),
     })
+}
+
+/// Asks for TLS (SSLRequest, or straight away with `sslnegotiation=direct`) when the policy wants
+/// it, and runs the handshake. Returns the stream to speak the protocol over and the
+/// channel-binding data.
+async fn start_tls(
+    mut stream: Box<dyn Transport>,
+    info: &ConnInfo,
+) -> Result<(Box<dyn Transport>, Option<Vec<u8>>), WireError> {
+    let (Some(policy), Endpoint::Tcp { host, .. }) = (info.tls_for(&info.endpoint), &info.endpoint)
+    else {
+        return Ok((stream, None));
+    };
+    if !policy.direct {
+        let mut buf = BytesMut::with_capacity(8);
+        frontend::ssl_request(&mut buf);
+        stream.write_all(&buf).await?;
+        stream.flush().await?;
+        // Exactly one byte: anything the server sent after it must be TLS, not plaintext we
+        // would later mistake for protocol messages (CVE-2021-23222).
+        let mut answer = [0u8; 1];
+        stream.read_exact(&mut answer).await?;
+        match answer[0] {
+            b'S' => {}
+            b'N' if policy.mode.requires_tls() => {
+                return Err(policy.server_refused(&info.endpoint).into())
+            }
+            b'N' => {
+                tracing::debug!(
+                    "the server does not offer TLS; continuing without (sslmode={})",
+                    policy.mode.as_str()
+                );
+                return Ok((stream, None));
+            }
+            other => return Err(WireError::Unexpected(other as char)),
+        }
+    }
+    match tls::handshake(stream, host, &info.endpoint, policy).await {
+        Ok(done) => Ok((Box::new(done.stream), done.server_end_point)),
+        Err(HandshakeError::Setup(e)) => Err(e.into()),
+        Err(HandshakeError::Io(e)) => Err(e.into()),
+    }
 }
 
 fn unreachable(endpoint: &Endpoint, why: &str) -> WireError {

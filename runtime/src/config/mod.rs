@@ -1,0 +1,138 @@
+//! The configuration file of `conduit-wasm run --config` and `validate`: one source, many
+//! tenants, each with its own sink, grants, limits and capabilities.
+//!
+//! ```toml
+//! source_env = "DATABASE_URL"        # or source = "postgres://…"
+//! slot = "conduit"
+//! publication = "conduit"
+//! state_dir = "/var/lib/conduit-wasm"
+//! max_wal_lag_mib = 1024              # warn when one tenant holds back more WAL than this
+//!
+//! [[tenants]]
+//! id = "acme"
+//! sink = "sinks/redis-stream.wasm"   # relative to this file
+//! config = { stream = "acme-orders" }
+//! secrets = { password = "ACME_REDIS_PASSWORD" }   # sink config key → environment variable
+//! limits = { memory_mib = 64, call_deadline_ms = 2000 }
+//! capabilities = { tcp = ["127.0.0.1:6379"] }
+//!
+//! [[tenants.grants]]
+//! tables = ["public.orders"]
+//! columns = ["id", "tenant_id", "amount"]
+//! where = "tenant_id = 'acme'"
+//! ```
+
+mod tenant;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use tenant::{TenantCapabilities, TenantConfig, TenantLimits};
+
+use crate::error::SetupError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// PostgreSQL URL. Prefer `source_env` so that a password is not written in the file.
+    pub source: Option<String>,
+    /// Name of an environment variable holding the PostgreSQL URL.
+    pub source_env: Option<String>,
+    #[serde(default = "default_name")]
+    pub slot: String,
+    #[serde(default = "default_name")]
+    pub publication: String,
+    /// Tables of a publication we create; all tables when empty.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    pub state_dir: Option<PathBuf>,
+    /// A tenant holding the slot back by more WAL than this is named in a warning.
+    #[serde(default = "default_wal_lag")]
+    pub max_wal_lag_mib: u64,
+    pub tenants: Vec<TenantConfig>,
+}
+
+fn default_name() -> String {
+    "conduit".into()
+}
+
+fn default_wal_lag() -> u64 {
+    1024
+}
+
+impl FileConfig {
+    /// Reads and checks a configuration file. Relative sink paths are resolved against the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<FileConfig, SetupError> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SetupError::new(format!("cannot read config file {shown}: {e}")))?;
+        let mut config: FileConfig = toml::from_str(&text)
+            .map_err(|e| SetupError::new(format!("{shown}: {}", describe_toml_error(&text, &e))))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for tenant in &mut config.tenants {
+            if tenant.sink.is_relative() {
+                tenant.sink = base.join(&tenant.sink);
+            }
+        }
+        config
+            .check()
+            .map_err(|e| SetupError::new(format!("{shown}: {e}")))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.tenants.is_empty() {
+            return Err("no [[tenants]]: add at least one tenant with an id and a sink".into());
+        }
+        if self.source.is_some() && self.source_env.is_some() {
+            return Err("give either source or source_env, not both".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for tenant in &self.tenants {
+            tenant.check()?;
+            if !seen.insert(tenant.id.as_str()) {
+                return Err(format!(
+                    "tenant id {:?} is used twice: ids must be unique",
+                    tenant.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The source URL: `source`, else the variable `source_env` names, else `None` (a scratch
+    /// PostgreSQL).
+    pub fn source_url(&self) -> Result<Option<String>, SetupError> {
+        if let Some(url) = &self.source {
+            return Ok(Some(url.clone()));
+        }
+        match &self.source_env {
+            Some(var) => std::env::var(var).map(Some).map_err(|_| {
+                SetupError::new(format!(
+                    "source_env names the environment variable {var}, which is not set: export \
+                     it with the PostgreSQL URL"
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+}
+
+/// toml's errors span several lines with a source excerpt; ours are one line with the position.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            format!("line {line}, column {column}: {}", message.trim())
+        }
+        None => message.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,185 @@
+//! One tenant's section of the configuration.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::route::Grant;
+use crate::sandbox::{Capabilities, Output, SinkLimits};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Names the tenant in logs, status and checkpoints: letters, digits, `-` and `_`.
+    pub id: String,
+    /// The sink component.
+    pub sink: PathBuf,
+    /// Passed to the sink's `connect`.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Sink config keys whose values come from environment variables (key → variable name), so
+    /// that secrets are neither in the file nor in the logs.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// What the tenant may see. No grants: nothing.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    #[serde(default)]
+    pub limits: TenantLimits,
+    #[serde(default)]
+    pub capabilities: TenantCapabilities,
+}
+
+/// Per-tenant limits; every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantLimits {
+    pub memory_mib: usize,
+    pub call_deadline_ms: u64,
+    /// Most changes per `publish` call.
+    pub max_batch: usize,
+    /// Most changes waiting for this tenant's sink.
+    pub max_queue: usize,
+    /// Consecutive failed attempts at one batch (traps, timeouts, retryable errors) after which
+    /// the tenant is quarantined.
+    pub max_failures: u32,
+}
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        TenantLimits {
+            memory_mib: 64,
+            call_deadline_ms: 5_000,
+            max_batch: 1_000,
+            max_queue: 100_000,
+            max_failures: 5,
+        }
+    }
+}
+
+/// Per-tenant capabilities; every one is off unless listed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantCapabilities {
+    /// `host:port` pairs the sink may open TCP connections to.
+    pub tcp: Vec<String>,
+    /// Origins (`http://host:port`) the sink may send HTTP requests to.
+    pub http: Vec<String>,
+    pub clocks: bool,
+    pub random: bool,
+}
+
+impl TenantConfig {
+    pub(super) fn check(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(format!(
+                "tenant id {:?} must be 1-64 letters, digits, '-' or '_'",
+                self.id
+            ));
+        }
+        let who = format!("tenant {:?}", self.id);
+        if self.limits.memory_mib == 0
+            || self.limits.call_deadline_ms == 0
+            || self.limits.max_batch == 0
+        {
+            return Err(format!("{who}: limits must be positive"));
+        }
+        for key in self.secrets.keys() {
+            if self.config.contains_key(key) {
+                return Err(format!("{who}: {key:?} is both in config and in secrets"));
+            }
+        }
+        for origin in &self.capabilities.http {
+            parse_origin(origin)
+                .map_err(|e| format!("{who}: capabilities.http {origin:?}: {e}"))?;
+        }
+        for addr in &self.capabilities.tcp {
+            if addr
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+            {
+                return Err(format!(
+                    "{who}: capabilities.tcp {addr:?} is not host:port (e.g. \"127.0.0.1:6379\")"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sink's configuration with secrets read from the environment.
+    pub fn sink_config(&self) -> Result<Vec<(String, String)>, String> {
+        let mut out: Vec<(String, String)> = self
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, var) in &self.secrets {
+            let value = std::env::var(var).map_err(|_| {
+                format!(
+                    "tenant {:?}: secret {key:?} comes from the environment variable {var}, which \
+                     is not set",
+                    self.id
+                )
+            })?;
+            out.push((key.clone(), value));
+        }
+        Ok(out)
+    }
+
+    pub fn sink_limits(&self) -> SinkLimits {
+        SinkLimits {
+            memory_bytes: self.limits.memory_mib << 20,
+            call_deadline: Duration::from_millis(self.limits.call_deadline_ms),
+        }
+    }
+
+    /// The WASI capabilities, with `tcp` names resolved to addresses now: a sink is allowed the
+    /// addresses its grant named at start, not whatever a name resolves to later.
+    pub fn sink_capabilities(&self) -> Result<Capabilities, String> {
+        let mut tcp = Vec::new();
+        for entry in &self.capabilities.tcp {
+            let addrs: Vec<SocketAddr> = entry
+                .to_socket_addrs()
+                .map_err(|e| format!("tenant {:?}: capabilities.tcp {entry:?}: {e}", self.id))?
+                .collect();
+            tcp.extend(addrs);
+        }
+        Ok(Capabilities {
+            tcp_connect: tcp,
+            clocks: self.capabilities.clocks,
+            random: self.capabilities.random,
+            output: Output::Log(Arc::from(self.id.as_str())),
+        })
+    }
+}
+
+/// `scheme://host[:port]` with scheme http or https and nothing after the authority.
+pub fn parse_origin(origin: &str) -> Result<(String, String, u16), String> {
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or("expected scheme://host[:port]")?;
+    let default_port = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err("scheme must be http or https".into()),
+    };
+    if rest.is_empty() || rest.contains('/') {
+        return Err("an origin is scheme://host[:port] with no path".into());
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| "bad port")?),
+        None => (rest, default_port),
+    };
+    Ok((scheme.to_string(), host.to_ascii_lowercase(), port))
+}

@@ -1,0 +1,120 @@
+//! What a sink may reach beyond its own memory. Default: nothing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
+
+use super::output::GuestLog;
+
+/// Where a sink's standard output and error go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// The process's own stdout/stderr: for the single-sink CLI, where the operator chose the
+    /// sink and its output (e.g. `stdout-json`) is the point.
+    Inherit,
+    /// Log lines tagged with this tenant id, bounded (see [`super::output`]).
+    Log(Arc<str>),
+}
+
+/// The capabilities a sink is granted. There are no preopened directories and no environment
+/// variables in any case.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    /// Addresses the sink may open TCP connections to.
+    pub tcp_connect: Vec<SocketAddr>,
+    /// Real wall and monotonic clocks; otherwise both read as zero.
+    pub clocks: bool,
+    /// Real randomness; otherwise a fixed sequence.
+    pub random: bool,
+    pub output: Output,
+}
+
+impl Capabilities {
+    /// What `conduit-wasm run` gives the one sink the operator runs: clocks, randomness and the
+    /// process's stdout/stderr; still no files, environment or network.
+    pub fn single_sink() -> Capabilities {
+        Capabilities {
+            tcp_connect: Vec::new(),
+            clocks: true,
+            random: true,
+            output: Output::Inherit,
+        }
+    }
+
+    /// A tenant's default: nothing but its own log lines.
+    pub fn none(tenant: Arc<str>) -> Capabilities {
+        Capabilities {
+            tcp_connect: Vec::new(),
+            clocks: false,
+            random: false,
+            output: Output::Log(tenant),
+        }
+    }
+
+    /// Builds the WASI context; returns the log streams whose per-call budget the instance
+    /// renews.
+    pub(crate) fn wasi(&self) -> (wasmtime_wasi::WasiCtx, Vec<GuestLog>) {
+        let mut b = WasiCtxBuilder::new();
+        let mut logs = Vec::new();
+        match &self.output {
+            Output::Inherit => {
+                b.inherit_stdout().inherit_stderr();
+            }
+            Output::Log(tenant) => {
+                let out = GuestLog::new(tenant.clone(), "stdout");
+                let err = GuestLog::new(tenant.clone(), "stderr");
+                b.stdout(out.clone()).stderr(err.clone());
+                logs.push(out);
+                logs.push(err);
+            }
+        }
+        if !self.clocks {
+            b.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
+        }
+        if !self.random {
+            b.secure_random(wasmtime_wasi::Deterministic::new(vec![4, 2]))
+                .insecure_random(wasmtime_wasi::Deterministic::new(vec![4, 2]))
+                .insecure_random_seed(0);
+        }
+        if !self.tcp_connect.is_empty() {
+            let allowed: Arc<[SocketAddr]> = self.tcp_connect.clone().into();
+            b.allow_tcp(true).socket_addr_check(move |addr, use_| {
+                let ok = match use_ {
+                    SocketAddrUse::TcpConnect => allowed.contains(&addr),
+                    // connect() binds implicitly to the wildcard address first.
+                    SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                    _ => false,
+                };
+                if !ok {
+                    tracing::warn!("sink denied network access: {use_:?} {addr}");
+                }
+                Box::pin(async move { ok })
+            });
+        }
+        (b.build(), logs)
+    }
+}
+
+/// A clock that never moves: time is a capability, and without it a sink cannot tell time.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,183 @@
+//! A sink's standard output and error, turned into log lines.
+//!
+//! A tenant's sink must not write to the process's own stdout (other tenants, or the operator's
+//! pipeline, own it), and must not be able to flood the log or the host's memory. Each complete
+//! line becomes one log record tagged with the tenant; a line longer than [`MAX_LINE`] is cut,
+//! and past a byte budget per call the rest of the call's output is counted and dropped. Writes
+//! never fail: wasmtime-wasi's `MemoryOutputPipe` traps the guest once full, which would turn
+//! chatty logging into a crash loop.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// Longest line logged; the rest of a longer line is dropped.
+pub const MAX_LINE: usize = 4096;
+/// Bytes of output logged per sink call (per stream); the rest is counted and dropped.
+pub const CALL_BUDGET: usize = 64 * 1024;
+
+/// One stream (stdout or stderr) of one sink, shared by the WASI context and the instance that
+/// resets its budget around each call.
+#[derive(Clone)]
+pub struct GuestLog {
+    state: Arc<Mutex<LogState>>,
+}
+
+struct LogState {
+    tenant: Arc<str>,
+    stream: &'static str,
+    line: Vec<u8>,
+    line_cut: bool,
+    budget: usize,
+    dropped: usize,
+}
+
+impl GuestLog {
+    pub fn new(tenant: Arc<str>, stream: &'static str) -> GuestLog {
+        GuestLog {
+            state: Arc::new(Mutex::new(LogState {
+                tenant,
+                stream,
+                line: Vec::new(),
+                line_cut: false,
+                budget: CALL_BUDGET,
+                dropped: 0,
+            })),
+        }
+    }
+
+    /// Called after each sink call: logs a pending partial line and how much was dropped, and
+    /// renews the budget for the next call.
+    pub fn end_call(&self) {
+        let mut s = self.lock();
+        s.emit_line();
+        if s.dropped > 0 {
+            tracing::warn!(
+                tenant = %s.tenant,
+                stream = s.stream,
+                "sink output over {CALL_BUDGET} bytes in one call: {} bytes dropped",
+                s.dropped
+            );
+            s.dropped = 0;
+        }
+        s.budget = CALL_BUDGET;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
+        // A poisoned lock only means a panic elsewhere while logging; the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_bytes(&self, bytes: &[u8]) {
+        let mut s = self.lock();
+        let allowed = bytes.len().min(s.budget);
+        s.budget -= allowed;
+        s.dropped += bytes.len() - allowed;
+        for &b in &bytes[..allowed] {
+            if b == b'\n' {
+                s.emit_line();
+            } else if s.line.len() < MAX_LINE {
+                s.line.push(b);
+            } else {
+                s.line_cut = true;
+            }
+        }
+    }
+}
+
+impl LogState {
+    fn emit_line(&mut self) {
+        if self.line.is_empty() && !self.line_cut {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let cut = if self.line_cut { " [line cut]" } else { "" };
+        tracing::info!(tenant = %self.tenant, stream = self.stream, "{text}{cut}");
+        self.line.clear();
+        self.line_cut = false;
+    }
+}
+
+impl IsTerminal for GuestLog {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestLog {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for GuestLog {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.write_bytes(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(1 << 20)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for GuestLog {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for GuestLog {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.write_bytes(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_bounded_and_never_fails() {
+        let log = GuestLog::new("t1".into(), "stdout");
+        let mut stream = log.p2_stream();
+        let big = Bytes::from(vec![b'x'; 10 * CALL_BUDGET]);
+        assert!(stream.write(big).is_ok());
+        assert!(stream.check_write().unwrap() > 0);
+        {
+            let s = log.lock();
+            assert_eq!(s.budget, 0);
+            assert_eq!(s.dropped, 9 * CALL_BUDGET);
+            assert_eq!(s.line.len(), MAX_LINE);
+            assert!(s.line_cut);
+        }
+        log.end_call();
+        let s = log.lock();
+        assert_eq!((s.budget, s.dropped, s.line.len()), (CALL_BUDGET, 0, 0));
+    }
+}
