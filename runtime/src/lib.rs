@@ -6,6 +6,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod pipeline;
+pub mod record;
 pub mod route;
 pub mod sandbox;
 pub mod scratch;

@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = conduit_wasm::cli::Cli::parse();
-    conduit_wasm::cli::init_logging();
+    conduit_wasm::cli::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -579,7 +579,7 @@ pub struct Finished {
 }
 
 impl Running {
-    fn spawn(mut cmd: Command) -> Running {
+    pub fn spawn(mut cmd: Command) -> Running {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", conduit_bin().display()));
@@ -1065,5 +1065,456 @@ mod tests {
         let a = commit_returning_xid(&f.client, "INSERT INTO x VALUES (1)").await;
         let b = commit_returning_xid(&f.client, "INSERT INTO x VALUES (2)").await;
         assert!(b > a, "{a} {b}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Multi-tenant runs: `conduit-wasm run --config FILE --log-format json`
+
+/// One `[[tenants]]` section of a configuration file.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub sink: PathBuf,
+    pub config: Vec<(String, String)>,
+    /// Sink config key → environment variable.
+    pub secrets: Vec<(String, String)>,
+    /// One grant of these tables (none: the tenant sees nothing).
+    pub tables: Vec<String>,
+    /// The grant's row filter.
+    pub filter: Option<String>,
+    /// `limits` keys (`memory_mib`, `call_deadline_ms`, `max_batch`, `max_queue`,
+    /// `max_failures`).
+    pub limits: Vec<(String, u64)>,
+    /// `capabilities.tcp`.
+    pub tcp: Vec<String>,
+    pub clocks: bool,
+    pub random: bool,
+}
+
+impl Tenant {
+    pub fn new(id: impl Into<String>, sink: impl Into<PathBuf>) -> Tenant {
+        Tenant {
+            id: id.into(),
+            sink: sink.into(),
+            config: Vec::new(),
+            secrets: Vec::new(),
+            tables: Vec::new(),
+            filter: None,
+            limits: Vec::new(),
+            tcp: Vec::new(),
+            clocks: false,
+            random: false,
+        }
+    }
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.push((key.into(), value.into()));
+        self
+    }
+    pub fn secret(mut self, key: impl Into<String>, env_var: impl Into<String>) -> Self {
+        self.secrets.push((key.into(), env_var.into()));
+        self
+    }
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.tables.push(table.into());
+        self
+    }
+    pub fn filter(mut self, predicate: impl Into<String>) -> Self {
+        self.filter = Some(predicate.into());
+        self
+    }
+    pub fn limit(mut self, key: impl Into<String>, value: u64) -> Self {
+        self.limits.push((key.into(), value));
+        self
+    }
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.tcp.push(addr.into());
+        self
+    }
+
+    fn to_toml(&self) -> String {
+        let inline = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = String::from("[[tenants]]\n");
+        s += &format!("id = {}\n", toml_str(&self.id));
+        s += &format!("sink = {}\n", toml_str(&self.sink.to_string_lossy()));
+        s += &format!("config = {{ {} }}\n", inline(&self.config));
+        s += &format!("secrets = {{ {} }}\n", inline(&self.secrets));
+        let limits = self
+            .limits
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        s += &format!("limits = {{ {limits} }}\n");
+        let tcp = self
+            .tcp
+            .iter()
+            .map(|a| toml_str(a))
+            .collect::<Vec<_>>()
+            .join(", ");
+        s += &format!(
+            "capabilities = {{ tcp = [{tcp}], clocks = {}, random = {} }}\n",
+            self.clocks, self.random
+        );
+        if !self.tables.is_empty() {
+            let tables = self
+                .tables
+                .iter()
+                .map(|t| toml_str(t))
+                .collect::<Vec<_>>()
+                .join(", ");
+            s += &format!("\n[[tenants.grants]]\ntables = [{tables}]\n");
+            if let Some(w) = &self.filter {
+                s += &format!("where = {}\n", toml_str(w));
+            }
+        }
+        s
+    }
+}
+
+/// A TOML basic string (JSON's string escapes are valid TOML).
+fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+/// A multi-tenant configuration file.
+#[derive(Debug, Clone)]
+pub struct TenantsFile {
+    pub source: String,
+    pub slot: String,
+    pub publication: String,
+    pub state_dir: PathBuf,
+    pub tenants: Vec<Tenant>,
+}
+
+impl TenantsFile {
+    pub fn to_toml(&self) -> String {
+        let mut s = format!(
+            "source = {}\nslot = {}\npublication = {}\nstate_dir = {}\n\n",
+            toml_str(&self.source),
+            toml_str(&self.slot),
+            toml_str(&self.publication),
+            toml_str(&self.state_dir.to_string_lossy()),
+        );
+        for t in &self.tenants {
+            s += &t.to_toml();
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Writes the file to `path`.
+    pub fn write(&self, path: &Path) {
+        std::fs::write(path, self.to_toml())
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
+    /// The tenant called `id`.
+    pub fn tenant(&self, id: &str) -> &Tenant {
+        self.tenants
+            .iter()
+            .find(|t| t.id == id)
+            .unwrap_or_else(|| panic!("no tenant {id:?} in the test's config"))
+    }
+}
+
+impl Fixture {
+    /// A configuration file for this fixture's cluster, slot and publication, with its state
+    /// directory at `<fixture state>/state`.
+    pub fn tenants_file(&self, tenants: Vec<Tenant>) -> TenantsFile {
+        TenantsFile {
+            source: self.pg.url(),
+            slot: self.slot.clone(),
+            publication: self.publication.clone(),
+            state_dir: self.state.path().join("state"),
+            tenants,
+        }
+    }
+
+    /// Writes `file` to `<fixture state>/conduit.toml`, starts `conduit-wasm run --config ...
+    /// --log-format json` with `env` added, and waits until it streams.
+    pub async fn start_tenants(&self, file: &TenantsFile, env: &[(&str, &str)]) -> Running {
+        let path = self.state.path().join("conduit.toml");
+        file.write(&path);
+        let mut cmd = conduit_command([
+            OsString::from("run"),
+            "--config".into(),
+            path.into(),
+            "--log-format".into(),
+            "json".into(),
+        ]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut r = Running::spawn(cmd);
+        r.wait_streaming(&self.client, &file.slot).await;
+        r
+    }
+}
+
+/// One line of `--log-format json` standard error.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`; empty for a line that is not JSON.
+    pub level: String,
+    /// `fields.message` (the whole line when it is not JSON).
+    pub message: String,
+    /// `fields.tenant`, else the innermost span's `tenant`.
+    pub tenant: Option<String>,
+    /// `fields.stream` (`stdout`/`stderr` of a sink).
+    pub stream: Option<String>,
+    pub raw: String,
+}
+
+impl LogLine {
+    pub fn parse(line: &str) -> LogLine {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            return LogLine {
+                level: String::new(),
+                message: line.to_string(),
+                tenant: None,
+                stream: None,
+                raw: line.to_string(),
+            };
+        };
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let fields = v.get("fields");
+        let tenant = text(fields.and_then(|f| f.get("tenant")))
+            .or_else(|| text(v.get("span").and_then(|s| s.get("tenant"))))
+            .or_else(|| {
+                v.get("spans")
+                    .and_then(Value::as_array)
+                    .and_then(|spans| spans.iter().rev().find_map(|s| text(s.get("tenant"))))
+            });
+        LogLine {
+            level: text(v.get("level")).unwrap_or_default(),
+            message: text(fields.and_then(|f| f.get("message"))).unwrap_or_default(),
+            tenant,
+            stream: text(fields.and_then(|f| f.get("stream"))),
+            raw: line.to_string(),
+        }
+    }
+
+    pub fn is_tenant(&self, id: &str) -> bool {
+        self.tenant.as_deref() == Some(id)
+    }
+
+    /// A line the tenant's sink printed on `stream` (`stdout` or `stderr`).
+    pub fn is_output_of(&self, id: &str, stream: &str) -> bool {
+        self.is_tenant(id) && self.stream.as_deref() == Some(stream)
+    }
+
+    /// WARN or ERROR.
+    pub fn is_warning(&self) -> bool {
+        matches!(self.level.as_str(), "WARN" | "ERROR")
+    }
+
+    /// Whether the message contains every one of `subs`, case-insensitively.
+    pub fn says_all(&self, subs: &[&str]) -> bool {
+        let m = self.message.to_lowercase();
+        subs.iter().all(|s| m.contains(&s.to_lowercase()))
+    }
+}
+
+/// Every line of `stderr`, parsed.
+pub fn log_lines(stderr: &str) -> Vec<LogLine> {
+    stderr.lines().map(LogLine::parse).collect()
+}
+
+/// The JSON change lines tenant `id`'s sink printed on its stdout, in order.
+pub fn tenant_changes(log: &[LogLine], id: &str) -> Vec<Value> {
+    log.iter()
+        .filter(|l| l.is_output_of(id, "stdout"))
+        .filter_map(|l| serde_json::from_str::<Value>(&l.message).ok())
+        .filter(Value::is_object)
+        .collect()
+}
+
+/// The integer `new.id` (else `old.id`) of a change line.
+pub fn row_id(line: &Value) -> Option<i64> {
+    line.get("new")
+        .and_then(|n| n.get("id"))
+        .or_else(|| line.get("old").and_then(|o| o.get("id")))
+        .and_then(Value::as_i64)
+}
+
+impl Running {
+    /// Standard error so far, parsed as log lines.
+    pub fn log(&self) -> Vec<LogLine> {
+        log_lines(&self.stderr())
+    }
+
+    /// Bytes written to standard error so far.
+    pub fn stderr_len(&self) -> usize {
+        self.stderr.lock().unwrap().len()
+    }
+
+    /// Polls standard error (every 50 ms) until `cond` holds for its log lines; returns them.
+    /// Fails the test when the deadline passes or the process exits first.
+    pub async fn wait_for_log(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(&[LogLine]) -> bool,
+    ) -> Vec<LogLine> {
+        let until = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if cond(&log) {
+                return log;
+            }
+            if !self.is_running() {
+                self.stderr_task_settle().await;
+                let log = self.log();
+                if cond(&log) {
+                    return log;
+                }
+                panic!(
+                    "conduit-wasm exited ({:?}) before {what}\n{}",
+                    self.child.try_wait().ok().flatten(),
+                    self.report()
+                );
+            }
+            if Instant::now() >= until {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n{}",
+                    self.report()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until tenant `id` has printed at least `n` change lines; returns them.
+    pub async fn wait_for_tenant_changes(
+        &mut self,
+        id: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        let log = self
+            .wait_for_log(
+                &format!("{n} change lines from tenant {id:?}"),
+                timeout,
+                |log| tenant_changes(log, id).len() >= n,
+            )
+            .await;
+        tenant_changes(&log, id)
+    }
+}
+
+/// The status file of a run (`<state_dir>/status-<slot>.json`, or `<state_dir>/status.json`), if
+/// it exists and parses.
+pub fn read_status_file(state_dir: &Path, slot: &str) -> Option<Value> {
+    let sanitized: String = slot
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    [format!("status-{sanitized}.json"), "status.json".into()]
+        .iter()
+        .find_map(|name| {
+            let text = std::fs::read_to_string(state_dir.join(name)).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+}
+
+/// The entry of tenant `id` in a status document.
+pub fn tenant_status<'a>(status: &'a Value, id: &str) -> Option<&'a Value> {
+    status
+        .get("tenants")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("id").and_then(Value::as_str) == Some(id))
+}
+
+/// Polls the status file (every 100 ms) until tenant `id` is in `state`; returns its entry.
+pub async fn wait_for_tenant_state(
+    state_dir: &Path,
+    slot: &str,
+    id: &str,
+    state: &str,
+    timeout: Duration,
+) -> Value {
+    let until = Instant::now() + timeout;
+    loop {
+        let status = read_status_file(state_dir, slot);
+        if let Some(t) = status.as_ref().and_then(|s| tenant_status(s, id)) {
+            if t.get("state").and_then(Value::as_str) == Some(state) {
+                return t.clone();
+            }
+        }
+        if Instant::now() >= until {
+            panic!(
+                "tenant {id:?} did not reach state {state:?} in the status file under {} within \
+                 {timeout:?}; last status: {status:?}",
+                state_dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `conduit-wasm status --state-dir DIR --slot SLOT [--json]`, expected to exit within
+/// [`exit_deadline`].
+pub async fn status_command(state_dir: &Path, slot: &str, json: bool) -> Finished {
+    let mut args: Vec<OsString> = vec![
+        "status".into(),
+        "--state-dir".into(),
+        state_dir.into(),
+        "--slot".into(),
+        slot.into(),
+    ];
+    if json {
+        args.push("--json".into());
+    }
+    Running::spawn(conduit_command(args))
+        .wait_exit(exit_deadline())
+        .await
+}
+
+/// Resident memory of process `pid` in KiB (`VmRSS` of `/proc/<pid>/status`).
+pub fn vm_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+// ------------------------------------------------------------------------------------------------
+// A configuration file given as text, for what the `Tenant` builder does not cover (e.g.
+// `capabilities.http` in tests/tests/webhook.rs)
+
+impl Fixture {
+    /// Writes `toml` to `<fixture state>/conduit.toml`, starts `conduit-wasm run --config ...
+    /// --log-format json` with `env` added, and waits until it streams from this fixture's slot.
+    pub async fn start_config_text(&self, toml: &str, env: &[(&str, &str)]) -> Running {
+        let path = self.state.path().join("conduit.toml");
+        std::fs::write(&path, toml).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        let mut cmd = conduit_command([
+            OsString::from("run"),
+            "--config".into(),
+            path.into(),
+            "--log-format".into(),
+            "json".into(),
+        ]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut r = Running::spawn(cmd);
+        r.wait_streaming(&self.client, &self.slot).await;
+        r
     }
 }

@@ -1,12 +1,18 @@
 //! Project tasks: `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
-//! - `build-sinks`: builds every package under `example-sinks/` as a wasm32-wasip2 component with
-//!   the `sink` profile and copies each to `target/sinks/<package>.wasm`.
+//! - `build-sinks`: builds every package under `example-sinks/` and `test-sinks/` as a
+//!   wasm32-wasip2 component with the `sink` profile and copies each to
+//!   `target/sinks/<package>.wasm`.
 //! - `demo [ARGS...]`: `build-sinks`, then `conduit-wasm run target/sinks/stdout-json.wasm
 //!   [ARGS...]` — without `--source` that starts a scratch PostgreSQL with a changing demo table.
 //! - `test [ARGS...]`: `build-sinks`, then `cargo build -p conduit-wasm`, then
 //!   `cargo test --workspace [ARGS...]` with `CONDUIT_SINKS_DIR` and `CONDUIT_WASM_BIN` set; stops at
 //!   the first failure.
+//! - `bench [--quick] [--repeat N] ...`: conduit-wasm against `pg_recvlogical` on a scratch
+//!   PostgreSQL, see `bench.rs` and BENCHMARKS.md.
+
+mod bench;
+mod other_sinks;
 
 use std::ffi::OsString;
 use std::fs;
@@ -16,7 +22,8 @@ use std::time::Instant;
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "sink";
-const SINKS_DIR: &str = "example-sinks";
+/// Directories whose packages are sink components.
+const SINK_DIRS: &[&str] = &["example-sinks", "test-sinks"];
 
 type Result<T, E = String> = std::result::Result<T, E>;
 
@@ -24,20 +31,27 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  build-sinks       build every package under example-sinks/ into target/sinks/<package>.wasm
+  build-sinks       build every package under example-sinks/ and test-sinks/ into
+                    target/sinks/<package>.wasm, and every sinks-other/<lang>/<sink> (C, Python,
+                    JavaScript; tools installed by sinks-other/install-tools.sh) into
+                    target/sinks/<sink>-<lang>.wasm (CONDUIT_SKIP_OTHER_SINKS=1: Rust only)
   demo [ARGS...]    build-sinks, then `conduit-wasm run target/sinks/stdout-json.wasm [ARGS...]`
-  test [ARGS...]    build-sinks, build the runtime, then `cargo test --workspace [ARGS...]`";
+  test [ARGS...]    build-sinks, build the runtime, then `cargo test --workspace [ARGS...]`
+  bench [--quick] [--repeat N] ...
+                    conduit-wasm against pg_recvlogical on a scratch PostgreSQL (BENCHMARKS.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-sinks") if args.len() == 1 => Workspace::locate().and_then(|ws| {
             ws.build_sinks()?;
+            ws.build_other_sinks()?;
             Ok(())
         }),
         Some("build-sinks") => Err(format!("build-sinks takes no arguments\n{USAGE}")),
         Some("test") => Workspace::locate().and_then(|ws| ws.test(&args[1..])),
         Some("demo") => Workspace::locate().and_then(|ws| ws.demo(&args[1..])),
+        Some("bench") => Workspace::locate().and_then(|ws| bench::bench(&ws, &args[1..])),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -60,7 +74,7 @@ struct Workspace {
     cargo: OsString,
 }
 
-/// A package under `example-sinks/`.
+/// A package under one of [`SINK_DIRS`].
 struct SinkPackage {
     package: String,
     crate_name: String,
@@ -115,11 +129,21 @@ impl Workspace {
         self.target_dir.join("sinks")
     }
 
-    /// The packages under `example-sinks/`, by name.
+    /// The packages under [`SINK_DIRS`], by name.
     fn sink_packages(&self) -> Result<Vec<SinkPackage>> {
-        let dir = self.root.join(SINKS_DIR);
-        let entries = fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
         let mut packages = Vec::new();
+        for dir in SINK_DIRS {
+            self.sink_packages_in(&self.root.join(dir), &mut packages)?;
+        }
+        if packages.is_empty() {
+            return Err(format!("no packages found under {}", SINK_DIRS.join(", ")));
+        }
+        packages.sort_by(|a, b| a.package.cmp(&b.package));
+        Ok(packages)
+    }
+
+    fn sink_packages_in(&self, dir: &Path, packages: &mut Vec<SinkPackage>) -> Result<()> {
+        let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
         for entry in entries {
             let path = entry
                 .map_err(|e| format!("reading {}: {e}", dir.display()))?
@@ -138,11 +162,7 @@ impl Workspace {
                 package,
             });
         }
-        if packages.is_empty() {
-            return Err(format!("no packages found under {}", dir.display()));
-        }
-        packages.sort_by(|a, b| a.package.cmp(&b.package));
-        Ok(packages)
+        Ok(())
     }
 
     /// Builds every example sink and copies the components to `target/sinks/`; returns their
@@ -259,11 +279,14 @@ impl Workspace {
     fn test(&self, extra: &[String]) -> Result<()> {
         ensure_postgres()?;
         self.build_sinks()?;
+        self.build_other_sinks()?;
         let sinks_dir = self.sinks_out_dir();
         let bin = self.target_dir.join("debug").join("conduit-wasm");
+        let tools = self.tools_dir();
         let env = |cmd: &mut Command| {
             cmd.env("CONDUIT_SINKS_DIR", &sinks_dir)
-                .env("CONDUIT_WASM_BIN", &bin);
+                .env("CONDUIT_WASM_BIN", &bin)
+                .env("CONDUIT_TOOLS_DIR", &tools);
         };
 
         let mut build = self.cargo();
@@ -438,5 +461,6 @@ mod tests {
             names.contains(&("filter-reshape", "filter_reshape")),
             "{names:?}"
         );
+        assert!(names.contains(&("hostile", "hostile")), "{names:?}");
     }
 }

@@ -7,10 +7,12 @@
 
 pub(crate) mod datetime;
 mod relation;
+pub mod streamed;
 mod transaction;
 pub mod types;
 pub mod value;
 
 pub use relation::RelationInfo;
+pub use streamed::{Replay, StreamedTransactions};
 pub use transaction::{AssembleError, Assembler, RowChange, Transaction};
 pub use types::TypeRegistry;

@@ -39,6 +39,38 @@ impl RelationInfo {
         })
     }
 
+    /// A table as the catalog describes it, before any change of it has been streamed: used to
+    /// check grants against the live schema at start. Columns are `(name, type oid, is key)`.
+    pub fn from_catalog(
+        oid: u32,
+        schema: &str,
+        name: &str,
+        columns: &[(String, u32, bool)],
+        types: &TypeRegistry,
+    ) -> Arc<RelationInfo> {
+        let mut cols = Vec::with_capacity(columns.len());
+        let mut kinds = Vec::with_capacity(columns.len());
+        for (col, type_oid, key) in columns {
+            let info = types.info(*type_oid);
+            kinds.push(info.kind);
+            cols.push(Column {
+                name: col.clone(),
+                type_name: info.name,
+                type_oid: *type_oid,
+                key: *key,
+            });
+        }
+        Arc::new(RelationInfo {
+            relation: Relation {
+                oid,
+                schema: schema.to_string(),
+                name: name.to_string(),
+                columns: cols,
+            },
+            kinds,
+        })
+    }
+
     /// `schema.table`, for messages.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.relation.schema, self.relation.name)

@@ -27,6 +27,19 @@ pub struct Transaction {
     pub changes: Vec<RowChange>,
 }
 
+impl Transaction {
+    /// The same transaction's identity without its changes.
+    pub fn header_of(txn: &Transaction) -> Transaction {
+        Transaction {
+            xid: txn.xid,
+            commit_lsn: txn.commit_lsn,
+            end_lsn: txn.end_lsn,
+            commit_time: txn.commit_time,
+            changes: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
     #[error("pgoutput stream out of order: {0}")]
@@ -47,6 +60,8 @@ pub struct Assembler {
     types: TypeRegistry,
     relations: HashMap<u32, Arc<RelationInfo>>,
     open: Option<Transaction>,
+    /// Sequence number of the open transaction's next change (parts taken off keep counting).
+    next_seq: u32,
 }
 
 impl Assembler {
@@ -99,6 +114,7 @@ impl Assembler {
                     commit_time: pg_epoch_micros_to_unix_micros(b.commit_time),
                     changes: Vec::new(),
                 });
+                self.next_seq = 0;
             }
             Message::Commit(c) => {
                 let mut txn = self
@@ -153,6 +169,39 @@ impl Assembler {
         Ok(None)
     }
 
+    /// Opens a streamed transaction whose commit has been received (pgoutput v2 Stream Commit),
+    /// before its changes are replayed through [`Assembler::apply`].
+    pub fn begin_streamed(&mut self, xid: u32, commit_lsn: u64, end_lsn: u64, pg_commit_time: i64) {
+        self.open = Some(Transaction {
+            xid,
+            commit_lsn,
+            end_lsn,
+            commit_time: pg_epoch_micros_to_unix_micros(pg_commit_time),
+            changes: Vec::new(),
+        });
+        self.next_seq = 0;
+    }
+
+    /// The changes assembled so far of the open streamed transaction, as one part of it.
+    pub fn take_part(&mut self) -> Option<Transaction> {
+        let txn = self.open.as_mut()?;
+        let part = Transaction {
+            changes: std::mem::take(&mut txn.changes),
+            ..Transaction::header_of(txn)
+        };
+        Some(part)
+    }
+
+    /// Closes the open streamed transaction; returns its last part.
+    pub fn finish_streamed(&mut self) -> Option<Transaction> {
+        self.open.take()
+    }
+
+    /// Changes assembled so far in the open transaction.
+    pub fn open_changes(&self) -> usize {
+        self.open.as_ref().map_or(0, |t| t.changes.len())
+    }
+
     fn relation(&self, oid: u32) -> Result<Arc<RelationInfo>, AssembleError> {
         self.relations
             .get(&oid)
@@ -171,7 +220,8 @@ impl Assembler {
             .open
             .as_mut()
             .ok_or_else(|| AssembleError::Protocol("change outside a transaction".into()))?;
-        let seq = u32::try_from(txn.changes.len()).map_err(|_| {
+        let seq = self.next_seq;
+        self.next_seq = seq.checked_add(1).ok_or_else(|| {
             AssembleError::Protocol("more than 2^32 changes in one transaction".into())
         })?;
         txn.changes.push(RowChange {
@@ -182,7 +232,7 @@ impl Assembler {
                 old,
                 xid: txn.xid,
                 commit_lsn: txn.commit_lsn,
-                end_lsn: 0,
+                end_lsn: txn.end_lsn,
                 commit_time: txn.commit_time,
                 seq,
             },

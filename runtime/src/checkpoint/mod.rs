@@ -1,10 +1,11 @@
-//! Durable positions: the end LSN of the last transaction a sink accepted.
+//! Durable positions: per tenant, the end LSN of the last transaction its sink accepted.
 //!
 //! PostgreSQL's slot remembers what we confirmed too, but the slot's position is written to disk
 //! only at the server's checkpoints and can move backwards after a server crash, and a status
 //! update can be lost with the connection. Our own copy, made durable *before* we tell the server,
 //! is what guarantees a transaction accepted by the sink is not delivered again.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +26,12 @@ pub struct StreamId {
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
     stream: StreamId,
-    /// PostgreSQL's X/X form, so the file is readable by people.
-    lsn: String,
+    /// Tenant id → position in PostgreSQL's X/X form, so the file is readable by people.
+    positions: BTreeMap<String, String>,
 }
 
-/// One position, in one file, replaced atomically.
+/// Every tenant's position for one stream, in one file, replaced atomically: one fsync covers
+/// all tenants.
 pub struct CheckpointStore {
     path: PathBuf,
     stream: StreamId,
@@ -53,11 +55,11 @@ impl CheckpointStore {
         &self.path
     }
 
-    /// The stored position, if there is one for this stream.
-    pub fn load(&self) -> anyhow::Result<Option<Lsn>> {
+    /// The stored positions for this stream (empty when there are none).
+    pub fn load(&self) -> anyhow::Result<BTreeMap<String, Lsn>> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(e).with_context(|| format!("reading {}", self.path.display())),
         };
         let stored: Stored = serde_json::from_str(&text).with_context(|| {
@@ -67,15 +69,18 @@ impl CheckpointStore {
             )
         })?;
         if stored.stream != self.stream {
-            return Ok(None);
+            return Ok(BTreeMap::new());
         }
-        let lsn = stored.lsn.parse().map_err(anyhow::Error::msg)?;
-        Ok(Some(lsn))
+        stored
+            .positions
+            .into_iter()
+            .map(|(tenant, lsn)| Ok((tenant, lsn.parse().map_err(anyhow::Error::msg)?)))
+            .collect()
     }
 
-    /// Makes `lsn` durable: written to a temporary file, fsynced, renamed over the old one, and the
-    /// directory fsynced so the rename itself survives a crash.
-    pub fn store(&self, lsn: Lsn) -> anyhow::Result<()> {
+    /// Makes `positions` durable: written to a temporary file, fsynced, renamed over the old one,
+    /// and the directory fsynced so the rename itself survives a crash.
+    pub fn store(&self, positions: &BTreeMap<String, Lsn>) -> anyhow::Result<()> {
         let dir = self
             .path
             .parent()
@@ -84,7 +89,10 @@ impl CheckpointStore {
             .with_context(|| format!("creating state directory {}", dir.display()))?;
         let stored = Stored {
             stream: self.stream.clone(),
-            lsn: lsn.to_string(),
+            positions: positions
+                .iter()
+                .map(|(t, l)| (t.clone(), l.to_string()))
+                .collect(),
         };
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         serde_json::to_writer_pretty(&mut tmp, &stored)?;
@@ -125,26 +133,26 @@ mod tests {
     fn stores_and_reloads_only_for_the_same_stream() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::new(dir.path(), stream("s1"));
-        assert_eq!(store.load().unwrap(), None);
-        store.store(Lsn(0x16_B374_D848)).unwrap();
-        store.store(Lsn(0x16_B374_D900)).unwrap();
-        assert_eq!(store.load().unwrap(), Some(Lsn(0x16_B374_D900)));
-        assert_eq!(
-            CheckpointStore::new(dir.path(), stream("s2"))
-                .load()
-                .unwrap(),
-            None
-        );
+        assert!(store.load().unwrap().is_empty());
+        let mut positions = BTreeMap::new();
+        positions.insert("a".to_string(), Lsn(0x16_B374_D848));
+        store.store(&positions).unwrap();
+        positions.insert("a".to_string(), Lsn(0x16_B374_D900));
+        positions.insert("b".to_string(), Lsn(7));
+        store.store(&positions).unwrap();
+        assert_eq!(store.load().unwrap(), positions);
+        assert!(CheckpointStore::new(dir.path(), stream("s2"))
+            .load()
+            .unwrap()
+            .is_empty());
         let other_system = StreamId {
             system_id: "9999".into(),
             ..stream("s1")
         };
-        assert_eq!(
-            CheckpointStore::new(dir.path(), other_system)
-                .load()
-                .unwrap(),
-            None
-        );
+        assert!(CheckpointStore::new(dir.path(), other_system)
+            .load()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The newcomer's first run: a scratch PostgreSQL with a table that keeps changing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -9,7 +8,7 @@ use crate::scratch::{ScratchCluster, ScratchOptions};
 
 /// Starts the scratch cluster, creates `demo_orders`, and keeps inserting, updating and deleting
 /// rows in it in the background until the process ends.
-pub async fn start(_state_dir: &Path) -> anyhow::Result<ScratchCluster> {
+pub async fn start() -> anyhow::Result<ScratchCluster> {
     tracing::info!("no --source given: starting a scratch PostgreSQL for a demo");
     let cluster = ScratchCluster::start(ScratchOptions::default())
         .await

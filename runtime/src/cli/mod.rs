@@ -2,7 +2,13 @@
 
 mod check;
 mod demo;
+mod new_sink;
 mod run;
+mod scratch_server;
+mod status;
+mod tenants;
+mod test_sink;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -19,6 +25,20 @@ use crate::error::SetupError;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log line format on standard error: `text`, or `json` (one object per line).
+    #[arg(
+        long,
+        global = true,
+        env = "CONDUIT_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,26 +51,68 @@ pub enum Command {
         /// The sink component (.wasm).
         sink: PathBuf,
     },
+    /// Run a sink against recorded events (no database): connect, publish each batch, close.
+    Test(test_sink::TestArgs),
+    /// Create a sink project (rust, c, python or js) that builds and passes `test` out of the box.
+    New(new_sink::NewArgs),
+    /// Check a configuration file (sinks, grants against the live schema) without streaming.
+    Validate {
+        #[arg(long)]
+        config: PathBuf,
+        /// PostgreSQL URL, overriding the file's.
+        #[arg(long, env = "CONDUIT_SOURCE")]
+        source: Option<String>,
+    },
+    /// A throwaway PostgreSQL until stdin closes (for `cargo xtask bench`).
+    #[command(hide = true)]
+    ScratchServer(scratch_server::ScratchServerArgs),
+    /// Show the tenants of a run, from its status file.
+    Status {
+        #[arg(long, env = "CONDUIT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        #[arg(long, default_value = "conduit")]
+        slot: String,
+        /// Print the status file as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args).await,
+        Command::ScratchServer(args) => scratch_server::scratch_server(args).await,
         Command::Check { sink } => check::check(&sink),
+        Command::Test(args) => test_sink::test(args),
+        Command::New(args) => new_sink::new(args),
+        Command::Validate { config, source } => validate::validate(&config, source).await,
+        Command::Status {
+            state_dir,
+            slot,
+            json,
+        } => status::status(
+            &state_dir.unwrap_or_else(run::default_state_dir),
+            &slot,
+            json,
+        ),
     }
 }
 
 /// Logs go to stderr (stdout belongs to the sink), at `info` unless `RUST_LOG` says otherwise.
-pub fn init_logging() {
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
     });
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }
 
 /// An error as the one line the CLI prints: a [`SetupError`] as written, anything else with its

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::route::Grant;
-use crate::sandbox::{Capabilities, Output, SinkLimits};
+use crate::sandbox::{Capabilities, HttpOrigin, Output, SinkLimits};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,8 +100,7 @@ impl TenantConfig {
             }
         }
         for origin in &self.capabilities.http {
-            parse_origin(origin)
-                .map_err(|e| format!("{who}: capabilities.http {origin:?}: {e}"))?;
+            HttpOrigin::parse(origin).map_err(|e| format!("{who}: capabilities.http: {e}"))?;
         }
         for addr in &self.capabilities.tcp {
             if addr
@@ -155,31 +154,19 @@ impl TenantConfig {
                 .collect();
             tcp.extend(addrs);
         }
+        let http_origins = self
+            .capabilities
+            .http
+            .iter()
+            .map(|o| HttpOrigin::parse(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("tenant {:?}: capabilities.http: {e}", self.id))?;
         Ok(Capabilities {
             tcp_connect: tcp,
+            http_origins,
             clocks: self.capabilities.clocks,
             random: self.capabilities.random,
             output: Output::Log(Arc::from(self.id.as_str())),
         })
     }
-}
-
-/// `scheme://host[:port]` with scheme http or https and nothing after the authority.
-pub fn parse_origin(origin: &str) -> Result<(String, String, u16), String> {
-    let (scheme, rest) = origin
-        .split_once("://")
-        .ok_or("expected scheme://host[:port]")?;
-    let default_port = match scheme {
-        "http" => 80,
-        "https" => 443,
-        _ => return Err("scheme must be http or https".into()),
-    };
-    if rest.is_empty() || rest.contains('/') {
-        return Err("an origin is scheme://host[:port] with no path".into());
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| "bad port")?),
-        None => (rest, default_port),
-    };
-    Ok((scheme.to_string(), host.to_ascii_lowercase(), port))
 }

@@ -80,11 +80,15 @@ fn secrets_come_from_the_environment() {
 }
 
 #[test]
-fn origins() {
-    assert_eq!(
-        tenant::parse_origin("http://LocalHost:8080").unwrap(),
-        ("http".into(), "localhost".into(), 8080)
-    );
-    assert_eq!(tenant::parse_origin("https://x.io").unwrap().2, 443);
-    assert!(tenant::parse_origin("http://x.io/path").is_err());
+fn origins_are_checked_at_load() {
+    let ok = load("[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { http = [\"http://[::1]\", \"https://X.io\"] }\n")
+        .unwrap();
+    let caps = ok.tenants[0].sink_capabilities().unwrap();
+    assert_eq!(caps.http_origins[0].port, 80);
+    assert_eq!(caps.http_origins[1].host, "x.io");
+    let e = load(
+        "[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { http = [\"http://x.io/path\"] }\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("capabilities.http"), "{e}");
 }

@@ -10,6 +10,9 @@ use crate::source::lsn::Lsn;
 struct Queued {
     end_lsn: u64,
     changes: VecDeque<RowChange>,
+    /// The transaction's last part: accepting it acknowledges the transaction. A large streamed
+    /// transaction arrives in several parts, queued one after the other.
+    last: bool,
 }
 
 /// A batch ready for `publish`, and what accepting it lets us acknowledge.
@@ -38,10 +41,16 @@ impl Batcher {
     }
 
     pub fn push(&mut self, txn: Transaction) {
+        self.push_part(txn, true);
+    }
+
+    /// Queues part of a transaction; `last` marks the part that completes it.
+    pub fn push_part(&mut self, txn: Transaction, last: bool) {
         self.queued_changes += txn.changes.len();
         self.queue.push_back(Queued {
             end_lsn: txn.end_lsn,
             changes: txn.changes.into(),
+            last,
         });
     }
 
@@ -73,10 +82,12 @@ impl Batcher {
             changes.extend(front.changes.drain(..take));
             self.queued_changes -= take;
             if front.changes.is_empty() {
-                ack = Some(Lsn(front.end_lsn));
+                if front.last {
+                    ack = Some(Lsn(front.end_lsn));
+                }
                 self.queue.pop_front();
             } else {
-                ack = None;
+                // A slice: what completed earlier in this batch may still be acknowledged.
                 break;
             }
             if changes.len() == self.max_changes {
@@ -201,6 +212,23 @@ mod tests {
                 (Some(8), 3, Some(Lsn(200))),
             ]
         );
+    }
+
+    #[test]
+    fn a_transaction_in_parts_is_acknowledged_after_its_last_part() {
+        let a = rel("a");
+        let mut q = Batcher::new(100);
+        q.push(txn(100, 1, &a));
+        q.push_part(txn(200, 3, &a), false);
+        let first = q.next_batch().unwrap();
+        assert_eq!(first.batch.changes.len(), 4);
+        assert_eq!(first.ack, Some(Lsn(100)), "only the complete transaction");
+        q.push_part(txn(200, 2, &a), false);
+        q.push_part(txn(200, 0, &a), false);
+        q.push_part(txn(200, 1, &a), true);
+        let rest = q.next_batch().unwrap();
+        assert_eq!((rest.batch.changes.len(), rest.ack), (3, Some(Lsn(200))));
+        assert!(q.next_batch().is_none());
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! The streaming loop, and reconnecting when the connection drops.
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
-use super::batcher::Batcher;
+use super::status::{self, RunStatus, TenantStatus};
+use super::tenant::{Tenant, TenantSetup, TenantState};
 use super::PipelineConfig;
-use crate::assemble::{Assembler, TypeRegistry};
+use crate::assemble::{Assembler, Replay, StreamedTransactions, Transaction, TypeRegistry};
 use crate::checkpoint::{CheckpointStore, StreamId};
-use crate::decode::{decode, DecodeContext};
+use crate::decode::{decode, DecodeContext, Message};
 use crate::error::SetupError;
-use crate::sandbox::worker::{Outcome, Request, SinkWorker};
+use crate::sandbox::worker::{Outcome, SinkWorker};
 use crate::source::lsn::Lsn;
 use crate::source::session as repl;
 use crate::source::setup::{self, load_types};
@@ -22,12 +24,11 @@ use crate::source::wire::WireError;
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub transactions: u64,
-    pub changes: u64,
-    pub batches: u64,
     /// The position confirmed to the server last.
     pub confirmed: Lsn,
     /// The slot's position as the server reported it after the final status update.
     pub slot_confirmed: Option<Lsn>,
+    pub tenants: Vec<TenantStatus>,
 }
 
 /// How a streaming session ended.
@@ -37,32 +38,39 @@ enum SessionEnd {
 }
 
 /// Streams until `shutdown` turns true (then exits cleanly) or something fails that retrying
-/// cannot fix.
+/// cannot fix. `client` is the SQL connection setup used (publication and slot must exist).
 pub async fn run(
     cfg: &PipelineConfig,
-    worker: SinkWorker,
+    client: tokio_postgres::Client,
+    tenants: Vec<TenantSetup>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Summary> {
-    let client = setup::connect_sql(&cfg.conn).await?;
-    setup::prepare(&client, &cfg.conn, &cfg.spec).await?;
     let mut types = TypeRegistry::default();
     load_types(&client, &mut types, None).await?;
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .context("reading the server version")?
+        .get(0);
+    let protocol = if version >= 140000 { 2 } else { 1 };
 
     let mut state = Loop {
         cfg,
         client,
         assembler: Assembler::new(types),
-        batcher: Batcher::new(cfg.max_batch_changes),
-        worker,
+        protocol,
+        streamed: StreamedTransactions::new(&cfg.state_dir.join("spill"), cfg.stream_memory_bytes),
+        stream_block: None,
+        replay: None,
+        setups: Some(tenants),
+        tenants: Vec::new(),
         outcomes,
         checkpoint: None,
-        durable: Lsn(0),
-        pending_ack: None,
         received: Lsn(0),
-        in_flight: None,
+        confirmed: Lsn(0),
         next_token: 0,
-        summary: Summary::default(),
+        transactions: 0,
         shutting_down: false,
     };
     let mut backoff = Duration::from_secs(1);
@@ -81,28 +89,19 @@ pub async fn run(
             Err(e) => return Err(e.into()),
         };
         if state.checkpoint.is_none() {
-            let store = CheckpointStore::new(
-                &cfg.state_dir,
-                StreamId {
-                    system_id: system.system_id.clone(),
-                    database: system.database.clone(),
-                    slot: cfg.spec.slot.clone(),
-                },
-            );
-            state.durable = store.load()?.unwrap_or_default();
-            tracing::info!(
-                checkpoint = %store.path().display(),
-                "resuming after {}",
-                state.durable
-            );
-            state.checkpoint = Some(store);
+            state.open_checkpoint(StreamId {
+                system_id: system.system_id.clone(),
+                database: system.database.clone(),
+                slot: cfg.spec.slot.clone(),
+            })?;
         }
-        let stream = match repl::start(conn, &cfg.spec, state.durable).await {
+        let start = state.slot_position();
+        let stream = match repl::start(conn, &cfg.spec, start, state.protocol).await {
             Ok(s) => s,
             Err(WireError::Setup(e)) => return Err(e.into()),
             Err(e) => return Err(e).context("starting replication"),
         };
-        tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming");
+        tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
         backoff = Duration::from_secs(1);
         match state.stream(stream, &mut shutdown).await? {
             SessionEnd::Shutdown => break,
@@ -129,33 +128,56 @@ async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, delay: Duration)
     }
 }
 
-struct InFlight {
-    token: u64,
-    ack: Option<Lsn>,
-    changes: usize,
-}
-
 struct Loop<'a> {
     cfg: &'a PipelineConfig,
     client: tokio_postgres::Client,
     assembler: Assembler,
-    batcher: Batcher,
-    worker: SinkWorker,
+    /// pgoutput protocol version: 2 (with streaming of large transactions) on PostgreSQL 14+.
+    protocol: u32,
+    /// Streamed transactions not yet committed.
+    streamed: StreamedTransactions,
+    /// The top-level xid of the Stream Start … Stream Stop block being received.
+    stream_block: Option<u32>,
+    /// A committed streamed transaction being replayed to the tenants, part by part.
+    replay: Option<Replay>,
+    /// Tenants before the checkpoint (and so their positions) is known.
+    setups: Option<Vec<TenantSetup>>,
+    tenants: Vec<Tenant>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     checkpoint: Option<CheckpointStore>,
-    /// Stored durably; what the server has been (or may be) told.
-    durable: Lsn,
-    /// A position we may acknowledge at the next status update.
-    pending_ack: Option<Lsn>,
     /// Highest WAL position the server said it sent.
     received: Lsn,
-    in_flight: Option<InFlight>,
+    /// What the server was last told.
+    confirmed: Lsn,
     next_token: u64,
-    summary: Summary,
+    transactions: u64,
     shutting_down: bool,
 }
 
 impl Loop<'_> {
+    fn open_checkpoint(&mut self, stream: StreamId) -> anyhow::Result<()> {
+        let store = CheckpointStore::new(&self.cfg.state_dir, stream);
+        let stored = store.load()?;
+        for setup in self.setups.take().unwrap_or_default() {
+            let position = stored.get(&*setup.id).copied().unwrap_or_default();
+            tracing::info!(tenant = %setup.id, "resuming after {position}");
+            self.tenants.push(Tenant::new(setup, position));
+        }
+        tracing::info!(checkpoint = %store.path().display(), "positions");
+        self.checkpoint = Some(store);
+        Ok(())
+    }
+
+    /// The slot may move up to the least position over all tenants, quarantined ones included:
+    /// their changes must stay on the server until they are delivered.
+    fn slot_position(&self) -> Lsn {
+        self.tenants
+            .iter()
+            .map(|t| t.durable)
+            .min()
+            .unwrap_or_default()
+    }
+
     async fn stream(
         &mut self,
         mut stream: ReplicationStream,
@@ -165,18 +187,24 @@ impl Loop<'_> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ctx = DecodeContext {
             in_stream: false,
-            protocol_version: 1,
+            protocol_version: self.protocol,
         };
-        let skip_through = self.durable;
         loop {
-            if self.shutting_down && self.in_flight.is_none() {
+            if self.shutting_down && self.tenants.iter().all(|t| t.in_flight.is_none()) {
                 self.send_status(&mut stream, false).await?;
                 stream.finish().await.ok();
                 return Ok(SessionEnd::Shutdown);
             }
-            self.dispatch()?;
-            let reading =
-                !self.shutting_down && self.batcher.queued_changes() < self.cfg.max_queued_changes;
+            self.dispatch().await;
+            if self.reached_stop_position() {
+                tracing::info!("reached {}: stopping", self.received);
+                self.shutting_down = true;
+                continue;
+            }
+            let full = self.tenants.iter().any(Tenant::full);
+            let reading = !self.shutting_down && !full && self.replay.is_none();
+            let replaying = !full && self.replay.is_some();
+            let in_flight = self.tenants.iter().any(|t| t.in_flight.is_some());
             tokio::select! {
                 message = stream.recv(), if reading => {
                     let message = match message {
@@ -190,26 +218,17 @@ impl Loop<'_> {
                     match message {
                         ServerMessage::XLogData { wal_end, data, .. } => {
                             self.received = self.received.max(wal_end);
-                            let msg = decode(&data, &ctx)?;
-                            let unknown = self.assembler.unknown_types(&msg);
-                            if !unknown.is_empty() {
-                                load_types(&self.client, self.assembler.types_mut(), Some(&unknown)).await?;
-                            }
-                            if let Some(txn) = self.assembler.apply(msg)? {
-                                if Lsn(txn.end_lsn) <= skip_through {
-                                    tracing::debug!(end_lsn = %Lsn(txn.end_lsn), "skipping a transaction delivered before");
-                                } else {
-                                    self.summary.transactions += 1;
-                                    self.batcher.push(txn);
-                                }
-                            }
+                            self.on_message(&data, &ctx).await?;
                         }
                         ServerMessage::Keepalive { wal_end, reply_requested } => {
                             self.received = self.received.max(wal_end);
-                            if self.idle() {
-                                // Nothing of ours is between the last ack and the server's WAL
-                                // end, so it may discard that WAL (idle or filtered-out database).
-                                self.pending_ack = Some(self.pending_ack.unwrap_or_default().max(wal_end));
+                            if !self.assembler.in_transaction() {
+                                // Nothing of a tenant with nothing pending lies between its
+                                // position and the server's WAL end, so that WAL may go (an
+                                // idle or filtered-out database).
+                                for t in self.tenants.iter_mut().filter(|t| t.active() && t.idle()) {
+                                    t.accepted = t.accepted.max(wal_end);
+                                }
                             }
                             if reply_requested {
                                 self.send_status(&mut stream, false).await?;
@@ -221,99 +240,251 @@ impl Loop<'_> {
                         }
                     }
                 }
-                outcome = self.outcomes.recv(), if self.in_flight.is_some() => {
-                    self.on_outcome(outcome)?;
-                    self.send_status(&mut stream, false).await?;
+                _ = std::future::ready(()), if replaying => self.replay_step().await?,
+                outcome = self.outcomes.recv(), if in_flight => {
+                    if self.on_outcome(outcome).await? {
+                        // The sink did real work: make it durable and tell the server now.
+                        self.send_status(&mut stream, false).await?;
+                    }
                 }
-                _ = ticker.tick() => self.send_status(&mut stream, false).await?,
+                _ = ticker.tick() => {
+                    self.send_status(&mut stream, false).await?;
+                    self.report();
+                }
                 _ = shutdown.changed(), if !self.shutting_down => {
-                    tracing::info!("shutting down: finishing the call in flight");
+                    tracing::info!("shutting down: finishing the calls in flight");
                     self.shutting_down = true;
-                    self.worker.cancel_retries();
+                    for t in &self.tenants {
+                        t.cancel_retries();
+                    }
                 }
             }
         }
     }
 
-    /// Nothing received is waiting for the sink.
-    fn idle(&self) -> bool {
-        self.in_flight.is_none() && self.batcher.is_empty() && !self.assembler.in_transaction()
+    fn reached_stop_position(&self) -> bool {
+        !self.shutting_down
+            && self.cfg.stop_at.is_some_and(|stop| self.received >= stop)
+            && !self.assembler.in_transaction()
+            && self.tenants.iter().all(|t| !t.active() || t.idle())
     }
 
-    fn dispatch(&mut self) -> anyhow::Result<()> {
-        while self.in_flight.is_none() && !self.shutting_down {
-            let Some(ready) = self.batcher.next_batch() else {
+    /// One pgoutput message from the server.
+    async fn on_message(&mut self, data: &[u8], ctx: &DecodeContext) -> anyhow::Result<()> {
+        if let Some(xid) = self.stream_block {
+            // Inside Stream Start … Stream Stop: keep the message until the transaction commits.
+            if data.first() == Some(&b'E') {
+                self.stream_block = None;
+            } else {
+                self.streamed
+                    .add(xid, data)
+                    .context("holding a streamed transaction")?;
+            }
+            return Ok(());
+        }
+        match decode(data, ctx)? {
+            Message::StreamStart(start) => self.stream_block = Some(start.xid),
+            Message::StreamAbort(abort) => self.streamed.abort(abort.xid, abort.subxid),
+            Message::StreamCommit(commit) => {
+                self.assembler.begin_streamed(
+                    commit.xid,
+                    commit.commit_lsn,
+                    commit.end_lsn,
+                    commit.commit_time,
+                );
+                self.replay = Some(
+                    self.streamed
+                        .commit(commit.xid)
+                        .context("reading back a streamed transaction")?,
+                );
+            }
+            msg => {
+                self.learn_types(&msg).await?;
+                if let Some(txn) = self.assembler.apply(msg)? {
+                    self.transactions += 1;
+                    self.offer(txn, true).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn learn_types(&mut self, msg: &Message<'_>) -> anyhow::Result<()> {
+        let unknown = self.assembler.unknown_types(msg);
+        if !unknown.is_empty() {
+            load_types(&self.client, self.assembler.types_mut(), Some(&unknown)).await?;
+        }
+        Ok(())
+    }
+
+    /// Replays some of a committed streamed transaction; hands it to the tenants in parts so
+    /// that no more than a part is assembled at a time.
+    async fn replay_step(&mut self) -> anyhow::Result<()> {
+        const PART: usize = 10_000;
+        let ctx = DecodeContext {
+            in_stream: true,
+            protocol_version: self.protocol,
+        };
+        for _ in 0..PART {
+            let Some(replay) = self.replay.as_mut() else {
                 return Ok(());
             };
-            if ready.batch.changes.is_empty() {
-                self.pending_ack = ready.ack.max(self.pending_ack);
+            let Some(bytes) = replay
+                .next_message()
+                .context("reading back a streamed transaction")?
+            else {
+                self.replay = None;
+                if let Some(last) = self.assembler.finish_streamed() {
+                    tracing::debug!(xid = last.xid, "streamed transaction replayed");
+                    self.transactions += 1;
+                    self.offer(last, true).await;
+                }
+                return Ok(());
+            };
+            let msg = decode(&bytes, &ctx)?;
+            let subxid = match &msg {
+                Message::Insert(m) => m.xid,
+                Message::Update(m) => m.xid,
+                Message::Delete(m) => m.xid,
+                Message::Truncate(m) => m.xid,
+                _ => None,
+            };
+            if subxid.is_some_and(|x| replay.aborted.contains(&x)) {
                 continue;
             }
-            let token = self.next_token;
-            self.next_token += 1;
-            self.in_flight = Some(InFlight {
-                token,
-                ack: ready.ack,
-                changes: ready.batch.changes.len(),
-            });
-            if !self.worker.send(Request::Publish {
-                batch: ready.batch,
-                token,
-            }) {
-                anyhow::bail!("the sink thread has stopped");
+            self.learn_types(&msg).await?;
+            self.assembler.apply(msg)?;
+            if self.assembler.open_changes() >= PART {
+                if let Some(part) = self.assembler.take_part() {
+                    self.offer(part, false).await;
+                }
+                return Ok(());
             }
         }
         Ok(())
     }
 
-    fn on_outcome(&mut self, outcome: Option<Outcome>) -> anyhow::Result<()> {
-        let Some(in_flight) = self.in_flight.take() else {
-            return Ok(());
+    async fn offer(&mut self, txn: Transaction, last: bool) {
+        if let [only] = self.tenants.as_mut_slice() {
+            if only.routes_everything() {
+                only.push(txn, last);
+                return;
+            }
+        }
+        let mut failed = Vec::new();
+        for (i, t) in self.tenants.iter_mut().enumerate() {
+            if let Err(e) = t.offer_part(&txn, last) {
+                failed.push((i, format!("routing failed: {e}")));
+            }
+        }
+        for (i, reason) in failed {
+            self.quarantine(i, reason).await;
+        }
+    }
+
+    async fn dispatch(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        let mut failed = Vec::new();
+        for (i, t) in self.tenants.iter_mut().enumerate() {
+            if let Err(e) = t.dispatch(&mut self.next_token) {
+                failed.push((i, e));
+            }
+        }
+        for (i, reason) in failed {
+            self.quarantine(i, reason).await;
+        }
+    }
+
+    async fn quarantine(&mut self, index: usize, reason: String) {
+        if let Some(worker) = self.tenants[index].quarantine(reason) {
+            shut_down_worker(worker).await;
+        }
+    }
+
+    /// Returns whether a sink accepted a batch that moved its position.
+    async fn on_outcome(&mut self, outcome: Option<Outcome>) -> anyhow::Result<bool> {
+        let Some(outcome) = outcome else {
+            anyhow::bail!("the sink threads stopped unexpectedly");
+        };
+        let token = match &outcome {
+            Outcome::Accepted { token }
+            | Outcome::Failed { token, .. }
+            | Outcome::Cancelled { token } => *token,
+        };
+        let Some(index) = self
+            .tenants
+            .iter()
+            .position(|t| t.in_flight.as_ref().is_some_and(|f| f.token == token))
+        else {
+            return Ok(false);
         };
         match outcome {
-            Some(Outcome::Accepted { token }) if token == in_flight.token => {
-                self.summary.batches += 1;
-                self.summary.changes += in_flight.changes as u64;
-                if let Some(ack) = in_flight.ack {
-                    self.make_durable(ack)?;
+            Outcome::Accepted { .. } => {
+                let moved = self.tenants[index].accepted_in_flight();
+                if moved {
+                    self.make_durable()?;
                 }
-                Ok(())
+                Ok(moved)
             }
-            Some(Outcome::Cancelled { .. }) => Ok(()),
-            Some(Outcome::Failed { error, .. }) => Err(SetupError::new(format!(
-                "{error}; nothing after {} was acknowledged, so the changes stay in slot {:?} \
-                 until the sink accepts them",
-                self.durable, self.cfg.spec.slot
-            ))
-            .into()),
-            Some(Outcome::Accepted { .. }) | None => {
-                anyhow::bail!("the sink thread stopped unexpectedly")
+            Outcome::Cancelled { .. } => {
+                self.tenants[index].in_flight = None;
+                Ok(false)
+            }
+            Outcome::Failed { error, .. } => {
+                if !self.cfg.quarantine {
+                    let t = &self.tenants[index];
+                    return Err(SetupError::new(format!(
+                        "{error}; nothing after {} was acknowledged, so the changes stay in slot \
+                         {:?} until the sink accepts them",
+                        t.durable, self.cfg.spec.slot
+                    ))
+                    .into());
+                }
+                self.quarantine(index, error).await;
+                Ok(false)
             }
         }
     }
 
-    /// Waits for the call in flight (after the connection dropped), keeping its result.
+    /// Waits for the calls in flight (after the connection dropped), keeping their results.
     async fn drain_in_flight(&mut self) -> anyhow::Result<()> {
-        if self.in_flight.is_some() {
+        while self.tenants.iter().any(|t| t.in_flight.is_some()) {
             let outcome = self.outcomes.recv().await;
-            self.on_outcome(outcome)?;
+            self.on_outcome(outcome).await?;
         }
-        Ok(())
+        self.make_durable()
     }
 
-    /// After a reconnect the server resends everything after what we acknowledged.
+    /// After a reconnect the server resends everything after the slot position; each tenant
+    /// skips what it accepted.
     fn forget_undelivered(&mut self) {
-        self.batcher.clear();
         self.assembler.reset();
-        self.pending_ack = None;
+        self.streamed.clear();
+        self.stream_block = None;
+        self.replay = None;
+        for t in &mut self.tenants {
+            t.batcher.clear();
+            t.skip_through = t.durable;
+        }
     }
 
-    fn make_durable(&mut self, lsn: Lsn) -> anyhow::Result<()> {
-        if lsn > self.durable {
-            if let Some(store) = &self.checkpoint {
-                store.store(lsn)?;
-            }
-            self.durable = lsn;
+    /// Writes every tenant's accepted position to the checkpoint file if any moved.
+    fn make_durable(&mut self) -> anyhow::Result<()> {
+        if self.tenants.iter().all(|t| t.accepted <= t.durable) {
+            return Ok(());
+        }
+        let positions: BTreeMap<String, Lsn> = self
+            .tenants
+            .iter()
+            .map(|t| (t.id.to_string(), t.accepted.max(t.durable)))
+            .collect();
+        if let Some(store) = &self.checkpoint {
+            store.store(&positions)?;
+        }
+        for t in &mut self.tenants {
+            t.durable = t.durable.max(t.accepted);
         }
         Ok(())
     }
@@ -323,21 +494,85 @@ impl Loop<'_> {
         stream: &mut ReplicationStream,
         reply: bool,
     ) -> anyhow::Result<()> {
-        if let Some(ack) = self.pending_ack.take() {
-            self.make_durable(ack)?;
-        }
-        let flush = self.durable;
+        self.make_durable()?;
+        let flush = self.slot_position().max(self.confirmed);
         stream
             .send_status(self.received.max(flush), flush, reply)
             .await
             .context("sending a status update")?;
-        self.summary.confirmed = flush;
+        self.confirmed = flush;
         Ok(())
     }
 
-    /// After the last status update: confirm the slot moved, then close the sink.
-    async fn finish(self) -> anyhow::Result<Summary> {
-        let mut summary = self.summary;
+    /// Writes the status file and warns about tenants holding WAL back.
+    fn report(&mut self) {
+        let limit = self.cfg.max_wal_lag_bytes;
+        for t in &mut self.tenants {
+            let lag = self.received.0.saturating_sub(t.durable.0);
+            let recently = t
+                .lag_warned
+                .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+            if lag > limit && !recently {
+                tracing::warn!(
+                    tenant = %t.id,
+                    "tenant holds back {} MiB of WAL (position {}, server at {}): the slot cannot \
+                     advance past it",
+                    lag >> 20,
+                    t.durable,
+                    self.received
+                );
+                t.lag_warned = Some(Instant::now());
+            }
+        }
+        if let Err(e) = status::write(&self.cfg.state_dir, &self.status(true)) {
+            tracing::debug!("could not write the status file: {e}");
+        }
+    }
+
+    fn status(&self, running: bool) -> RunStatus {
+        RunStatus {
+            pid: std::process::id(),
+            updated_at: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            running,
+            slot: self.cfg.spec.slot.clone(),
+            publication: self.cfg.spec.publication.clone(),
+            received_lsn: self.received.to_string(),
+            confirmed_lsn: self.confirmed.to_string(),
+            tenants: self
+                .tenants
+                .iter()
+                .map(|t| {
+                    let (state, reason) = match &t.state {
+                        TenantState::Active => ("active", None),
+                        TenantState::Quarantined { reason } => {
+                            ("quarantined", Some(reason.clone()))
+                        }
+                    };
+                    TenantStatus {
+                        id: t.id.to_string(),
+                        state: state.into(),
+                        reason,
+                        position_lsn: t.durable.to_string(),
+                        queued_changes: t.batcher.queued_changes(),
+                        delivered_changes: t.stats.delivered_changes,
+                        delivered_batches: t.stats.delivered_batches,
+                        lag_bytes: self.received.0.saturating_sub(t.durable.0),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// After the last status update: confirm the slot moved, then close the sinks.
+    async fn finish(mut self) -> anyhow::Result<Summary> {
+        let mut summary = Summary {
+            transactions: self.transactions,
+            confirmed: self.confirmed,
+            ..Summary::default()
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let slot = setup::slot_confirmed_lsn(&self.client, &self.cfg.spec.slot).await?;
@@ -347,9 +582,25 @@ impl Loop<'_> {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if let Err(e) = tokio::task::spawn_blocking(move || self.worker.shut_down()).await? {
-            tracing::warn!("sink close failed: {e}");
+        for t in &mut self.tenants {
+            if let Some(worker) = t.take_worker() {
+                shut_down_worker(worker).await;
+            }
         }
+        let status = self.status(false);
+        if let Err(e) = status::write(&self.cfg.state_dir, &status) {
+            tracing::debug!("could not write the status file: {e}");
+        }
+        summary.tenants = status.tenants;
         Ok(summary)
+    }
+}
+
+/// Stops a sink thread (calling its `close`) off the async threads.
+async fn shut_down_worker(worker: SinkWorker) {
+    match tokio::task::spawn_blocking(move || worker.shut_down()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("sink close failed: {e}"),
+        Err(e) => tracing::warn!("sink thread could not be joined: {e}"),
     }
 }

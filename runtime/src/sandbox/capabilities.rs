@@ -7,6 +7,7 @@ use std::time::Duration;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
+use super::http::{HttpOrigin, HttpState};
 use super::output::GuestLog;
 
 /// Where a sink's standard output and error go.
@@ -25,6 +26,9 @@ pub enum Output {
 pub struct Capabilities {
     /// Addresses the sink may open TCP connections to.
     pub tcp_connect: Vec<SocketAddr>,
+    /// Origins the sink may send HTTP requests to (`wasi:http`); a request to any other origin
+    /// is refused with `HTTP-request-denied` and a warning. Empty: no HTTP at all.
+    pub http_origins: Vec<HttpOrigin>,
     /// Real wall and monotonic clocks; otherwise both read as zero.
     pub clocks: bool,
     /// Real randomness; otherwise a fixed sequence.
@@ -34,10 +38,12 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// What `conduit-wasm run` gives the one sink the operator runs: clocks, randomness and the
-    /// process's stdout/stderr; still no files, environment or network.
+    /// process's stdout/stderr; still no files, environment or network (`--allow-http` adds
+    /// origins).
     pub fn single_sink() -> Capabilities {
         Capabilities {
             tcp_connect: Vec::new(),
+            http_origins: Vec::new(),
             clocks: true,
             random: true,
             output: Output::Inherit,
@@ -48,10 +54,20 @@ impl Capabilities {
     pub fn none(tenant: Arc<str>) -> Capabilities {
         Capabilities {
             tcp_connect: Vec::new(),
+            http_origins: Vec::new(),
             clocks: false,
             random: false,
             output: Output::Log(tenant),
         }
+    }
+
+    /// The `wasi:http` state of one instance; `timeout` bounds each phase of a request.
+    pub(crate) fn http(&self, timeout: Duration) -> HttpState {
+        let tenant = match &self.output {
+            Output::Log(tenant) => Some(tenant.clone()),
+            Output::Inherit => None,
+        };
+        HttpState::new(self.http_origins.as_slice().into(), tenant, timeout)
     }
 
     /// Builds the WASI context; returns the log streams whose per-call budget the instance
@@ -79,21 +95,25 @@ impl Capabilities {
                 .insecure_random(wasmtime_wasi::Deterministic::new(vec![4, 2]))
                 .insecure_random_seed(0);
         }
-        if !self.tcp_connect.is_empty() {
-            let allowed: Arc<[SocketAddr]> = self.tcp_connect.clone().into();
-            b.allow_tcp(true).socket_addr_check(move |addr, use_| {
-                let ok = match use_ {
-                    SocketAddrUse::TcpConnect => allowed.contains(&addr),
-                    // connect() binds implicitly to the wildcard address first.
-                    SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
-                    _ => false,
-                };
-                if !ok {
-                    tracing::warn!("sink denied network access: {use_:?} {addr}");
-                }
-                Box::pin(async move { ok })
-            });
-        }
+        // Every address is checked, and a refusal is logged with the tenant, even for a sink
+        // granted no TCP at all: an attempt is worth an operator's attention.
+        let allowed: Arc<[SocketAddr]> = self.tcp_connect.clone().into();
+        let tenant = match &self.output {
+            Output::Log(tenant) => tenant.clone(),
+            Output::Inherit => Arc::from("default"),
+        };
+        b.allow_tcp(true).socket_addr_check(move |addr, use_| {
+            let ok = match use_ {
+                SocketAddrUse::TcpConnect => allowed.contains(&addr),
+                // connect() binds implicitly to the wildcard address first.
+                SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                _ => false,
+            };
+            if !ok {
+                tracing::warn!(tenant = %tenant, "sink denied network access: {use_:?} {addr}");
+            }
+            Box::pin(async move { ok })
+        });
         (b.build(), logs)
     }
 }

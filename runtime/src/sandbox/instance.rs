@@ -58,6 +58,9 @@ impl SinkInstance {
     ) -> anyhow::Result<SinkInstance> {
         let mut linker = Linker::<StoreState>::new(engine.engine());
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        // Always linked: a sink importing wasi:http must instantiate without a grant too; its
+        // requests are then refused one by one (see `http`). Costs nothing per call.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         let pre = linker.instantiate_pre(component).map_err(|e| {
             anyhow::anyhow!(
                 "the sink imports something this runtime does not provide: {e}; sinks may import \
@@ -122,6 +125,7 @@ impl SinkInstance {
                 .memory_size(self.limits.memory_bytes)
                 .trap_on_grow_failure(true)
                 .build(),
+            http: self.capabilities.http(self.limits.call_deadline),
         };
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.limits);
@@ -150,6 +154,10 @@ impl Live {
     ) -> Result<(), CallError> {
         self.store
             .set_epoch_deadline(SandboxEngine::ticks(limits.call_deadline));
+        for log in &self.logs {
+            // Forget output of earlier calls: only this call's can explain its trap.
+            log.last_line();
+        }
         let result = f(&self.bindings, &mut self.store);
         for log in &self.logs {
             log.end_call();
@@ -157,24 +165,38 @@ impl Live {
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(CallError::Sink(e)),
-            Err(trap) => Err(CallError::Trap(describe_trap(&trap, limits))),
+            Err(trap) => {
+                let mut reason = describe_trap(&trap, limits);
+                // A Rust guest's panic message is on its stderr just before the trap.
+                if let Some(last) = self.logs.iter().rev().find_map(GuestLog::last_line) {
+                    reason.push_str(&format!("; last output: {last}"));
+                }
+                Err(CallError::Trap(reason))
+            }
         }
     }
 }
 
-/// Names the limit a trap came from, so an operator knows which knob to turn.
+/// Names the limit a trap came from, so an operator knows which knob to turn. One line: the
+/// wasm backtrace that wasmtime attaches is left out.
 fn describe_trap(trap: &wasmtime::Error, limits: &SinkLimits) -> String {
     match trap.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => format!(
             "exceeded its CPU deadline of {:?} per call",
             limits.call_deadline
         ),
-        _ => {
-            let text = format!("{trap:#}");
-            if text.contains("memory") && text.contains("grow") || text.contains("limit") {
-                format!("{text} (memory cap {} MiB)", limits.memory_bytes >> 20)
+        Some(wasmtime::Trap::StackOverflow) => "overflowed its call stack".to_string(),
+        Some(wasmtime::Trap::UnreachableCodeReached) => {
+            "panicked (wasm `unreachable` executed)".to_string()
+        }
+        Some(other) => format!("trapped: {other}"),
+        None => {
+            let root = trap.root_cause().to_string();
+            let root = root.lines().next().unwrap_or("").to_string();
+            if root.contains("memory") || root.contains("limit") {
+                format!("{root} (memory cap {} MiB)", limits.memory_bytes >> 20)
             } else {
-                text
+                root
             }
         }
     }

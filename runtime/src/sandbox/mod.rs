@@ -10,6 +10,7 @@ pub mod bindings;
 mod cache;
 mod capabilities;
 mod engine;
+mod http;
 mod inspect;
 mod instance;
 mod limits;
@@ -19,6 +20,7 @@ pub mod worker;
 
 pub use capabilities::{Capabilities, Output};
 pub use engine::SandboxEngine;
+pub use http::{HttpOrigin, HttpScheme};
 pub use inspect::{inspect_file, SinkDescription};
 pub use instance::{CallError, SinkInstance};
 pub use limits::SinkLimits;

@@ -34,6 +34,8 @@ struct LogState {
     line_cut: bool,
     budget: usize,
     dropped: usize,
+    /// The last line logged (cut to 200 bytes), to explain a trap that follows it.
+    last: Option<String>,
 }
 
 impl GuestLog {
@@ -46,6 +48,7 @@ impl GuestLog {
                 line_cut: false,
                 budget: CALL_BUDGET,
                 dropped: 0,
+                last: None,
             })),
         }
     }
@@ -65,6 +68,14 @@ impl GuestLog {
             s.dropped = 0;
         }
         s.budget = CALL_BUDGET;
+    }
+
+    /// The last complete line this stream logged since the previous call, if any; taking it
+    /// clears it.
+    pub fn last_line(&self) -> Option<String> {
+        let mut s = self.lock();
+        s.emit_line();
+        s.last.take()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
@@ -97,6 +108,7 @@ impl LogState {
         let text = String::from_utf8_lossy(&self.line);
         let cut = if self.line_cut { " [line cut]" } else { "" };
         tracing::info!(tenant = %self.tenant, stream = self.stream, "{text}{cut}");
+        self.last = Some(text.chars().take(200).collect());
         self.line.clear();
         self.line_cut = false;
     }

@@ -22,6 +22,10 @@ pub struct RetryPolicy {
     /// Consecutive traps on the same batch after which the worker gives up: a sink that traps
     /// deterministically on some input would otherwise loop forever.
     pub max_consecutive_traps: u32,
+    /// Consecutive failures of any kind (retryable errors included) after which the worker gives
+    /// up; `None`: retryable errors are retried for as long as it takes (a destination may be down
+    /// for hours, and the changes wait safely in the slot).
+    pub max_consecutive_failures: Option<u32>,
 }
 
 impl Default for RetryPolicy {
@@ -30,6 +34,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
             max_consecutive_traps: 5,
+            max_consecutive_failures: None,
         }
     }
 }
@@ -75,10 +80,11 @@ impl SinkWorker {
         let (tx, rx) = mpsc::channel::<Request>();
         let cancel = Arc::new(AtomicBool::new(false));
         let cancel_flag = cancel.clone();
+        let tenant = name.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("sink-{name}"))
             .spawn(move || {
-                let connected = connect_with_retry(&mut instance, &policy, &cancel_flag);
+                let connected = connect_with_retry(&mut instance, &policy, &cancel_flag, &tenant);
                 let failed = connected.is_err();
                 let _ = ready.send(connected);
                 if failed {
@@ -86,8 +92,14 @@ impl SinkWorker {
                 }
                 for request in rx {
                     let Request::Publish { batch, token } = request;
-                    let outcome =
-                        publish_with_retry(&mut instance, &batch, token, &policy, &cancel_flag);
+                    let outcome = publish_with_retry(
+                        &mut instance,
+                        &batch,
+                        token,
+                        &policy,
+                        &cancel_flag,
+                        &tenant,
+                    );
                     if outcomes.send(outcome).is_err() {
                         break;
                     }
@@ -127,8 +139,9 @@ fn connect_with_retry(
     instance: &mut SinkInstance,
     policy: &RetryPolicy,
     cancel: &AtomicBool,
+    tenant: &str,
 ) -> Result<(), String> {
-    retry(policy, cancel, "connect", || instance.connect()).map_err(|e| match e {
+    retry(policy, cancel, "connect", tenant, || instance.connect()).map_err(|e| match e {
         Some(e) => e,
         None => "cancelled".into(),
     })
@@ -140,8 +153,11 @@ fn publish_with_retry(
     token: u64,
     policy: &RetryPolicy,
     cancel: &AtomicBool,
+    tenant: &str,
 ) -> Outcome {
-    match retry(policy, cancel, "publish", || instance.publish(batch)) {
+    match retry(policy, cancel, "publish", tenant, || {
+        instance.publish(batch)
+    }) {
         Ok(()) => Outcome::Accepted { token },
         Err(Some(error)) => Outcome::Failed { token, error },
         Err(None) => Outcome::Cancelled { token },
@@ -153,15 +169,17 @@ fn retry(
     policy: &RetryPolicy,
     cancel: &AtomicBool,
     what: &str,
+    tenant: &str,
     mut call: impl FnMut() -> Result<(), CallError>,
 ) -> Result<(), Option<String>> {
     let mut backoff = policy.initial_backoff;
-    let mut traps = 0;
+    let (mut traps, mut failures) = (0, 0);
     loop {
         let error = match call() {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
+        failures += 1;
         if let CallError::Trap(_) = error {
             traps += 1;
             if traps >= policy.max_consecutive_traps {
@@ -175,7 +193,18 @@ fn retry(
                 "sink {what} failed and cannot be retried: {error}"
             )));
         }
-        tracing::warn!("sink {what} failed, retrying in {backoff:?}: {error}");
+        if policy
+            .max_consecutive_failures
+            .is_some_and(|max| failures >= max)
+        {
+            return Err(Some(format!(
+                "sink {what} failed {failures} times in a row; last: {error}"
+            )));
+        }
+        tracing::warn!(
+            tenant,
+            "sink {what} failed, retrying in {backoff:?}: {error}"
+        );
         if cancel.load(Ordering::SeqCst) {
             return Err(None);
         }

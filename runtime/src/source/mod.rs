@@ -5,6 +5,7 @@
 //! replication connection itself, which tokio-postgres cannot open; [`session`] ties them
 //! together into "stream from this position".
 
+pub mod catalog;
 pub mod conninfo;
 pub mod lsn;
 pub mod session;

@@ -32,18 +32,31 @@ pub async fn connect(info: &ConnInfo) -> Result<(Connection, SystemInfo), WireEr
     Ok((conn, system))
 }
 
-/// Starts pgoutput protocol version 1 streaming from `start` (or the slot's confirmed position,
-/// whichever is later: the server decides).
+/// Starts pgoutput streaming from `start` (or the slot's confirmed position, whichever is later:
+/// the server decides). Protocol 2 (PostgreSQL 14+) with `streaming`, else 1.
 pub async fn start(
     mut conn: Connection,
     spec: &StreamSpec,
     start: Lsn,
+    protocol: u32,
 ) -> Result<ReplicationStream, WireError> {
+    let options = if protocol >= 2 {
+        // Large transactions arrive while they are written (and are held, spilled to disk, by
+        // us until they commit) instead of after the server has decoded them whole. The server
+        // streams a transaction once its decoded size passes this, so it also bounds what a
+        // non-streamed transaction can cost us.
+        conn.simple_query("SET logical_decoding_work_mem = '16MB'")
+            .await?;
+        format!("proto_version '{protocol}', streaming 'on'")
+    } else {
+        "proto_version '1'".to_string()
+    };
     let sql = format!(
-        "START_REPLICATION SLOT {} LOGICAL {start} (proto_version '1', publication_names {})",
+        "START_REPLICATION SLOT {} LOGICAL {start} ({options}, publication_names {})",
         quote_ident(&spec.slot),
         quote_literal(&quote_ident(&spec.publication)),
     );
+
     match conn.start_copy_both(&sql).await {
         Ok(()) => Ok(ReplicationStream::new(conn)),
         Err(WireError::Server(e)) if e.code == "55006" => {

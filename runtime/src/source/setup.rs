@@ -121,8 +121,8 @@ fn sql_error(what: &str, e: tokio_postgres::Error) -> SetupError {
     SetupError::new(format!("{what}: {detail}"))
 }
 
-/// Checks the server and role, and creates the publication and slot when they are missing.
-pub async fn prepare(
+/// Checks the server, the role and the tables, without changing anything.
+pub async fn preflight(
     client: &Client,
     info: &ConnInfo,
     spec: &StreamSpec,
@@ -164,6 +164,14 @@ pub async fn prepare(
             return Err(unknown_table(table, info));
         }
     }
+    Ok(())
+}
+
+/// Creates the publication and the slot when they are missing.
+pub async fn ensure_publication_and_slot(
+    client: &Client,
+    spec: &StreamSpec,
+) -> Result<(), SetupError> {
     ensure_publication(client, spec).await?;
     ensure_slot(client, spec).await
 }

@@ -1,0 +1,49 @@
+//! `conduit-wasm status`: what a run (running or finished) reports about its tenants.
+
+use std::path::Path;
+
+use crate::error::SetupError;
+use crate::pipeline::status;
+
+pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
+    let s = status::read(state_dir, slot).map_err(|e| {
+        SetupError::new(format!(
+            "no status for slot {slot:?} under {}: {e}; is --state-dir the one the run uses?",
+            state_dir.display()
+        ))
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs().saturating_sub(s.updated_at))
+        .unwrap_or(0);
+    println!(
+        "slot {} publication {}: {} (pid {}, updated {age}s ago); received {}, confirmed {}",
+        s.slot,
+        s.publication,
+        if s.running { "running" } else { "stopped" },
+        s.pid,
+        s.received_lsn,
+        s.confirmed_lsn
+    );
+    println!(
+        "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  reason",
+        "tenant", "state", "position", "queued", "delivered", "lag MiB"
+    );
+    for t in &s.tenants {
+        println!(
+            "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  {}",
+            t.id,
+            t.state,
+            t.position_lsn,
+            t.queued_changes,
+            t.delivered_changes,
+            t.lag_bytes >> 20,
+            t.reason.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Turning flags or a config file into tenants: their sinks, grants, limits and capabilities.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_postgres::Client;
+
+use crate::assemble::TypeRegistry;
+use crate::config::FileConfig;
+use crate::error::SetupError;
+use crate::route::{Grant, TenantGrants, TenantRouter};
+use crate::sandbox::worker::RetryPolicy;
+use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
+use crate::source::catalog;
+use crate::source::setup::{load_types, StreamSpec};
+
+/// One tenant, checked as far as can be without the database.
+pub struct TenantPlan {
+    pub id: Arc<str>,
+    pub sink: PathBuf,
+    pub config: Vec<(String, String)>,
+    pub limits: SinkLimits,
+    pub capabilities: Capabilities,
+    /// `None`: everything in the publication (the single-sink CLI).
+    pub grants: Option<Vec<Grant>>,
+    pub max_batch: usize,
+    pub max_queue: usize,
+    pub retry: RetryPolicy,
+}
+
+impl TenantPlan {
+    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
+    pub fn instance(&self, engine: &SandboxEngine) -> Result<SinkInstance, SetupError> {
+        let who = |e: String| match &self.grants {
+            Some(_) => SetupError::new(format!("tenant {:?}: {e}", &*self.id)),
+            None => SetupError::new(e),
+        };
+        let (component, _) = inspect_file(engine, &self.sink).map_err(|e| who(e.to_string()))?;
+        SinkInstance::new(
+            engine,
+            &component,
+            self.limits.clone(),
+            self.capabilities.clone(),
+            self.config.clone(),
+        )
+        .map_err(|e| who(format!("{}: {e:#}", self.sink.display())))
+    }
+}
+
+pub fn plans_from_file(file: &FileConfig) -> Result<Vec<TenantPlan>, SetupError> {
+    file.tenants
+        .iter()
+        .map(|t| {
+            let failures = t.limits.max_failures.max(1);
+            Ok(TenantPlan {
+                id: Arc::from(t.id.as_str()),
+                sink: t.sink.clone(),
+                config: t.sink_config().map_err(SetupError::new)?,
+                limits: t.sink_limits(),
+                capabilities: t.sink_capabilities().map_err(SetupError::new)?,
+                grants: Some(t.grants.clone()),
+                max_batch: t.limits.max_batch,
+                max_queue: t.limits.max_queue,
+                retry: RetryPolicy {
+                    max_consecutive_traps: failures,
+                    max_consecutive_failures: Some(failures),
+                    ..RetryPolicy::default()
+                },
+            })
+        })
+        .collect()
+}
+
+/// Parses every tenant's grants and checks them against the tables the stream will carry. One
+/// router per plan (`None` for a tenant that sees everything).
+pub async fn check_grants(
+    client: &Client,
+    spec: &StreamSpec,
+    plans: &[TenantPlan],
+) -> Result<Vec<Option<TenantRouter>>, SetupError> {
+    if plans.iter().all(|p| p.grants.is_none()) {
+        return Ok(plans.iter().map(|_| None).collect());
+    }
+    let mut types = TypeRegistry::default();
+    load_types(client, &mut types, None).await?;
+    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let mut routers = Vec::new();
+    for plan in plans {
+        let Some(grants) = &plan.grants else {
+            routers.push(None);
+            continue;
+        };
+        let parsed = TenantGrants::new(plan.id.to_string(), grants)
+            .map_err(|e| SetupError::new(e.to_string()))?;
+        for warning in parsed
+            .check(&tables)
+            .map_err(|e| SetupError::new(e.to_string()))?
+        {
+            tracing::warn!(tenant = %plan.id, "{warning}");
+        }
+        routers.push(Some(TenantRouter::new(parsed)));
+    }
+    Ok(routers)
+}

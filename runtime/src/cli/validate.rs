@@ -1,0 +1,47 @@
+//! `conduit-wasm validate --config FILE`: everything `run` checks, without streaming.
+
+use std::path::Path;
+
+use crate::config::FileConfig;
+use crate::error::SetupError;
+use crate::sandbox::SandboxEngine;
+use crate::source::conninfo::ConnInfo;
+use crate::source::setup::{self, StreamSpec};
+
+use super::tenants;
+
+pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()> {
+    let file = FileConfig::load(path)?;
+    let plans = tenants::plans_from_file(&file)?;
+    let engine = SandboxEngine::new(None)?;
+    for plan in &plans {
+        plan.instance(&engine)?;
+        println!("tenant {}: sink {} ok", plan.id, plan.sink.display());
+    }
+    let spec = StreamSpec {
+        slot: file.slot.clone(),
+        publication: file.publication.clone(),
+        tables: file.tables.clone(),
+    };
+    let Some(url) = source.or(file.source_url()?) else {
+        println!("no source given: grants were parsed but not checked against a schema");
+        for plan in &plans {
+            if let Some(grants) = &plan.grants {
+                crate::route::TenantGrants::new(plan.id.to_string(), grants)
+                    .map_err(|e| SetupError::new(e.to_string()))?;
+            }
+        }
+        return Ok(());
+    };
+    let conn = ConnInfo::parse(&url)?;
+    let client = setup::connect_sql(&conn).await?;
+    setup::preflight(&client, &conn, &spec).await?;
+    tenants::check_grants(&client, &spec, &plans).await?;
+    println!(
+        "{}: valid ({} tenants; grants checked against {})",
+        path.display(),
+        plans.len(),
+        conn.endpoint
+    );
+    Ok(())
+}

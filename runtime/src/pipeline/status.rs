@@ -1,0 +1,64 @@
+//! The run's state, written to `<state_dir>/status-<slot>.json` every second and at exit, so that
+//! `conduit-wasm status` (or any monitoring) can read it without talking to the process.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub pid: u32,
+    /// Seconds since the Unix epoch.
+    pub updated_at: u64,
+    pub running: bool,
+    pub slot: String,
+    pub publication: String,
+    /// Highest WAL position the server said it sent.
+    pub received_lsn: String,
+    /// What the slot was last told it may discard (the minimum over tenants).
+    pub confirmed_lsn: String,
+    pub tenants: Vec<TenantStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantStatus {
+    pub id: String,
+    /// `active` or `quarantined`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub position_lsn: String,
+    pub queued_changes: usize,
+    pub delivered_changes: u64,
+    pub delivered_batches: u64,
+    /// Bytes of WAL between this tenant's position and what the server has sent.
+    pub lag_bytes: u64,
+}
+
+pub fn status_path(state_dir: &Path, slot: &str) -> PathBuf {
+    let slot: String = slot
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    state_dir.join(format!("status-{slot}.json"))
+}
+
+/// Replaces the status file atomically (no fsync: it is a report, not a guarantee).
+pub fn write(state_dir: &Path, status: &RunStatus) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    let path = status_path(state_dir, &status.slot);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(status)?)?;
+    std::fs::rename(tmp, path)
+}
+
+pub fn read(state_dir: &Path, slot: &str) -> std::io::Result<RunStatus> {
+    let text = std::fs::read_to_string(status_path(state_dir, slot))?;
+    serde_json::from_str(&text).map_err(std::io::Error::other)
+}

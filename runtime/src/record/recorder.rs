@@ -1,0 +1,133 @@
+//! Writing batches to an events file as they are delivered (`conduit-wasm run --record FILE`).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use super::codec::{batch_lines, HEADER};
+use crate::sandbox::bindings::Batch;
+
+/// Appends batches to an events file (format: [`crate::record`]).
+///
+/// For `run --record FILE`: create it once before streaming, call [`Recorder::append`] with each
+/// batch **after the sink accepted it** (so the file holds exactly what was acknowledged, in
+/// order; a batch that is retried is recorded once), and [`Recorder::close`] on shutdown.
+///
+/// ```no_run
+/// # fn demo(batches: &[conduit_wasm::sandbox::bindings::Batch]) -> std::io::Result<()> {
+/// use conduit_wasm::record::Recorder;
+/// let mut rec = Recorder::create("events.jsonl")?; // or Recorder::append_to(..) to continue
+/// for batch in batches {
+///     rec.append(batch)?; // one write(2) per batch; the bytes are in the OS when it returns
+/// }
+/// rec.close()?; // fsync
+/// # Ok(()) }
+/// ```
+///
+/// Each `append` writes the whole batch with one `write_all`, so a crash leaves at most one
+/// partial last line, which [`super::read_events`] reports by line number. `append` does not
+/// fsync (a recording is a debugging aid, not part of the delivery guarantee); call
+/// [`Recorder::sync`] for that. Dropping a `Recorder` without `close` loses nothing that
+/// `append` returned for, but skips the fsync.
+pub struct Recorder {
+    path: PathBuf,
+    file: File,
+    next_batch: u64,
+    buf: String,
+}
+
+impl Recorder {
+    /// Creates (or truncates) `path` and writes the format header.
+    pub fn create(path: impl AsRef<Path>) -> io::Result<Recorder> {
+        let path = path.as_ref().to_path_buf();
+        let mut file = File::create(&path).map_err(|e| named(&path, e))?;
+        file.write_all(format!("{HEADER}\n").as_bytes())
+            .map_err(|e| named(&path, e))?;
+        Ok(Recorder {
+            path,
+            file,
+            next_batch: 0,
+            buf: String::new(),
+        })
+    }
+
+    /// Opens `path` to add batches after those already in it (numbering continues); creates it
+    /// with the header when it does not exist or is empty.
+    pub fn append_to(path: impl AsRef<Path>) -> io::Result<Recorder> {
+        let path = path.as_ref().to_path_buf();
+        let existing = match File::open(&path) {
+            Ok(f) => Some(count_batches(f).map_err(|e| named(&path, e))?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(named(&path, e)),
+        };
+        match existing {
+            Some((count, false)) => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| named(&path, e))?;
+                Ok(Recorder {
+                    path,
+                    file,
+                    next_batch: count,
+                    buf: String::new(),
+                })
+            }
+            _ => Recorder::create(path),
+        }
+    }
+
+    /// Writes one batch (its batch line and one line per change).
+    pub fn append(&mut self, batch: &Batch) -> io::Result<()> {
+        self.buf.clear();
+        batch_lines(batch, self.next_batch, &mut self.buf);
+        self.file
+            .write_all(self.buf.as_bytes())
+            .map_err(|e| named(&self.path, e))?;
+        self.next_batch += 1;
+        if self.buf.capacity() > 16 << 20 {
+            self.buf = String::new();
+        }
+        Ok(())
+    }
+
+    /// How many batches the file holds (including those there before `append_to`).
+    pub fn batches(&self) -> u64 {
+        self.next_batch
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// fsyncs what was appended so far.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data().map_err(|e| named(&self.path, e))
+    }
+
+    /// fsyncs and closes the file.
+    pub fn close(mut self) -> io::Result<()> {
+        self.file.flush().map_err(|e| named(&self.path, e))?;
+        self.file.sync_all().map_err(|e| named(&self.path, e))
+    }
+}
+
+/// (batch lines, file is empty) of an existing recording.
+fn count_batches(file: File) -> io::Result<(u64, bool)> {
+    let mut count = 0;
+    let mut empty = true;
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        if !line.trim().is_empty() {
+            empty = false;
+        }
+        if line.starts_with("{\"batch\":") {
+            count += 1;
+        }
+    }
+    Ok((count, empty))
+}
+
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("events file {}: {e}", path.display()))
+}

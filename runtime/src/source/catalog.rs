@@ -1,0 +1,70 @@
+//! The tables a stream will carry, read from the catalog before streaming starts.
+
+use std::sync::Arc;
+
+use tokio_postgres::Client;
+
+use crate::assemble::{RelationInfo, TypeRegistry};
+use crate::error::SetupError;
+
+/// A table's oid, schema, name and `(column, type oid, is key)` rows, as they are read.
+type TableRows = (u32, String, String, Vec<(String, u32, bool)>);
+
+/// The tables of `publication` if it exists, else of `tables` (or every user table when that is
+/// empty), with their columns as pgoutput will describe them: the same names, types and replica
+/// identity key flags. Lets grants be checked before the first change arrives.
+pub async fn stream_tables(
+    client: &Client,
+    publication: &str,
+    tables: &[String],
+    types: &TypeRegistry,
+) -> Result<Vec<Arc<RelationInfo>>, SetupError> {
+    const SQL: &str = "
+        WITH rels AS (
+            SELECT c.oid FROM pg_class c
+             WHERE c.relkind IN ('r', 'p')
+               AND CASE
+                   WHEN EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) THEN
+                       c.oid IN (SELECT (quote_ident(schemaname) || '.' || quote_ident(tablename))::regclass
+                                   FROM pg_publication_tables WHERE pubname = $1)
+                   WHEN cardinality($2::text[]) > 0 THEN
+                       c.oid IN (SELECT to_regclass(t) FROM unnest($2::text[]) t)
+                   ELSE c.relnamespace NOT IN (SELECT oid FROM pg_namespace
+                                                WHERE nspname IN ('pg_catalog', 'information_schema')
+                                                   OR nspname LIKE 'pg_toast%')
+               END)
+        SELECT c.oid, n.nspname, c.relname, a.attname, a.atttypid,
+               c.relreplident = 'f' OR COALESCE(a.attnum = ANY(i.indkey), false) AS key
+          FROM rels r
+          JOIN pg_class c ON c.oid = r.oid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN pg_index i ON i.indrelid = c.oid AND
+               CASE c.relreplident WHEN 'i' THEN i.indisreplident
+                                   WHEN 'd' THEN i.indisprimary ELSE false END
+         WHERE a.attgenerated = ''
+         ORDER BY c.oid, a.attnum";
+    let rows = client
+        .query(SQL, &[&publication, &tables])
+        .await
+        .map_err(|e| SetupError::new(format!("reading the published tables: {e}")))?;
+    let mut out = Vec::new();
+    let mut current: Option<TableRows> = None;
+    for row in rows {
+        let oid: u32 = row.get(0);
+        if current.as_ref().is_some_and(|c| c.0 != oid) {
+            let (oid, schema, name, cols) = current.take().expect("checked above");
+            out.push(RelationInfo::from_catalog(
+                oid, &schema, &name, &cols, types,
+            ));
+        }
+        let entry = current.get_or_insert_with(|| (oid, row.get(1), row.get(2), Vec::new()));
+        entry.3.push((row.get(3), row.get(4), row.get(5)));
+    }
+    if let Some((oid, schema, name, cols)) = current {
+        out.push(RelationInfo::from_catalog(
+            oid, &schema, &name, &cols, types,
+        ));
+    }
+    Ok(out)
+}

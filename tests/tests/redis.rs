@@ -1,0 +1,482 @@
+//! The `redis-stream` example sink against a real Redis: every change lands in the stream, in
+//! order, with the documented fields; a password comes from `secrets`; an address outside the
+//! tenant's `capabilities.tcp` is never reached.
+//!
+//! Redis: the server on 127.0.0.1:6379 when it answers PING, else a `redis-server` started on a
+//! free port for the test (the password test always starts its own). Each test uses its own
+//! stream key and deletes it at the end.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use conduit_e2e::*;
+
+/// What the runtime and the sink say, in one place.
+mod says {
+    pub const NET_DENIED: &str = "sink denied network access";
+    pub const QUARANTINED: &str = "quarantined";
+    /// The sink's error when it cannot connect.
+    pub const CONNECT_FAILED: &str = "connecting to redis at";
+}
+
+// ------------------------------------------------------------------------------------------------
+// A minimal RESP client
+
+#[derive(Debug, Clone, PartialEq)]
+enum Reply {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<String>),
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    fn text(&self) -> &str {
+        match self {
+            Reply::Simple(s) | Reply::Bulk(Some(s)) => s,
+            other => panic!("expected a string reply, got {other:?}"),
+        }
+    }
+    fn int(&self) -> i64 {
+        match self {
+            Reply::Int(n) => *n,
+            other => panic!("expected an integer reply, got {other:?}"),
+        }
+    }
+    fn items(&self) -> &[Reply] {
+        match self {
+            Reply::Array(Some(items)) => items,
+            other => panic!("expected an array reply, got {other:?}"),
+        }
+    }
+}
+
+struct Resp {
+    conn: BufReader<TcpStream>,
+}
+
+impl Resp {
+    fn connect(addr: SocketAddr) -> std::io::Result<Resp> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Resp {
+            conn: BufReader::new(stream),
+        })
+    }
+
+    fn try_cmd(&mut self, args: &[&str]) -> std::io::Result<Reply> {
+        let mut out = format!("*{}\r\n", args.len());
+        for a in args {
+            out += &format!("${}\r\n{a}\r\n", a.len());
+        }
+        self.conn.get_mut().write_all(out.as_bytes())?;
+        read_reply(&mut self.conn)
+    }
+
+    /// Sends a command; panics on an I/O error or an error reply.
+    fn cmd(&mut self, args: &[&str]) -> Reply {
+        match self.try_cmd(args) {
+            Ok(Reply::Error(e)) => panic!("redis {args:?}: {e}"),
+            Ok(reply) => reply,
+            Err(e) => panic!("redis {args:?}: {e}"),
+        }
+    }
+}
+
+fn read_reply(r: &mut impl BufRead) -> std::io::Result<Reply> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let line = line.trim_end_matches("\r\n");
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{line:?}"));
+    let (kind, rest) = line.split_at_checked(1).ok_or_else(bad)?;
+    let n = || rest.parse::<i64>().map_err(|_| bad());
+    Ok(match kind {
+        "+" => Reply::Simple(rest.into()),
+        "-" => Reply::Error(rest.into()),
+        ":" => Reply::Int(n()?),
+        "$" if n()? < 0 => Reply::Bulk(None),
+        "$" => {
+            let mut data = vec![0; n()? as usize + 2];
+            r.read_exact(&mut data)?;
+            data.truncate(data.len() - 2);
+            Reply::Bulk(Some(String::from_utf8(data).map_err(|_| bad())?))
+        }
+        "*" if n()? < 0 => Reply::Array(None),
+        "*" => Reply::Array(Some(
+            (0..n()?)
+                .map(|_| read_reply(r))
+                .collect::<std::io::Result<_>>()?,
+        )),
+        _ => return Err(bad()),
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// A Redis server
+
+struct Redis {
+    addr: SocketAddr,
+    password: Option<String>,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// The server on 127.0.0.1:6379 if it answers PING without a password, else a new one.
+    fn shared_or_new() -> Redis {
+        let default: SocketAddr = "127.0.0.1:6379".parse().unwrap();
+        let answers = Resp::connect(default)
+            .and_then(|mut c| c.try_cmd(&["PING"]))
+            .is_ok_and(|r| r == Reply::Simple("PONG".into()));
+        if answers {
+            return Redis {
+                addr: default,
+                password: None,
+                child: None,
+            };
+        }
+        Redis::start(None)
+    }
+
+    /// `redis-server` on a free loopback port, without persistence, killed on drop.
+    fn start(password: Option<&str>) -> Redis {
+        let port = unused_port();
+        let mut cmd = std::process::Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(p) = password {
+            cmd.args(["--requirepass", p]);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("starting redis-server: {e} (install it: sudo apt-get install redis-server)")
+        });
+        let mut redis = Redis {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            password: password.map(str::to_string),
+            child: Some(child),
+        };
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            // Any reply (NOAUTH included) means it is serving.
+            if Resp::connect(redis.addr)
+                .and_then(|mut c| c.try_cmd(&["PING"]))
+                .is_ok()
+            {
+                return redis;
+            }
+            if let Some(status) = redis
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("redis-server on port {port} exited: {status}");
+            }
+            assert!(
+                Instant::now() < until,
+                "redis-server on port {port} did not answer within 20s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn client(&self) -> Resp {
+        let mut c = Resp::connect(self.addr)
+            .unwrap_or_else(|e| panic!("connecting to redis at {}: {e}", self.addr));
+        if let Some(p) = &self.password {
+            c.cmd(&["AUTH", p]);
+        }
+        c
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A stream key no other test (or run) uses.
+fn unique_key(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("conduit-e2e-{test}-{}-{nanos}", std::process::id())
+}
+
+/// Polls XLEN until the stream has `n` entries (fails on more, on a deadline, or if conduit-wasm
+/// exits); returns XRANGE - + as (id, fields).
+async fn wait_for_entries(
+    r: &mut Running,
+    redis: &mut Resp,
+    key: &str,
+    n: usize,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let until = Instant::now() + line_deadline();
+    loop {
+        let len = redis.cmd(&["XLEN", key]).int() as usize;
+        assert!(
+            len <= n,
+            "stream {key} has {len} entries, expected {n}\n{}",
+            r.stderr()
+        );
+        if len == n {
+            break;
+        }
+        assert!(
+            r.is_running(),
+            "conduit-wasm exited with {len}/{n} entries in the stream:\n{}",
+            r.stderr()
+        );
+        assert!(
+            Instant::now() < until,
+            "stream {key} has {len} entries after {:?}, expected {n}\n{}",
+            line_deadline(),
+            r.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    redis
+        .cmd(&["XRANGE", key, "-", "+"])
+        .items()
+        .iter()
+        .map(|entry| {
+            let e = entry.items();
+            let fields = e[1]
+                .items()
+                .chunks(2)
+                .map(|kv| (kv[0].text().to_string(), kv[1].text().to_string()))
+                .collect();
+            (e[0].text().to_string(), fields)
+        })
+        .collect()
+}
+
+/// The fields of one entry, checked to be exactly op, table, lsn, seq, data (in that order), and
+/// the parsed `data`.
+fn entry_fields(fields: &[(String, String)]) -> (String, String, Lsn, u64, Value) {
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["op", "table", "lsn", "seq", "data"], "{fields:?}");
+    let data: Value = serde_json::from_str(&fields[4].1)
+        .unwrap_or_else(|e| panic!("data is not JSON ({e}): {}", fields[4].1));
+    (
+        fields[0].1.clone(),
+        fields[1].1.clone(),
+        fields[2].1.parse().expect("lsn"),
+        fields[3].1.parse().expect("seq"),
+        data,
+    )
+}
+
+fn redis_tenant(id: &str, redis: &Redis, key: &str) -> Tenant {
+    Tenant::new(id, sink("redis-stream"))
+        .config("addr", redis.addr.to_string())
+        .config("stream", key)
+        .tcp(redis.addr.to_string())
+        .table("public.orders")
+}
+
+async fn orders_fixture() -> Fixture {
+    let f = Fixture::new().await;
+    f.exec("CREATE TABLE orders (id int PRIMARY KEY, note text, amount numeric(10,2))")
+        .await;
+    f
+}
+
+#[tokio::test]
+async fn every_change_lands_in_the_stream_in_order() {
+    let redis = Redis::shared_or_new();
+    let key = unique_key("changes");
+    let f = orders_fixture().await;
+    let file = f.tenants_file(vec![redis_tenant("acme", &redis, &key)]);
+    let mut r = f.start_tenants(&file, &[]).await;
+
+    for t in 0..4 {
+        let (lo, hi) = (t * 5 + 1, t * 5 + 5);
+        f.exec(&format!(
+            "INSERT INTO orders SELECT i, 'order ' || i, i * 1.25 FROM generate_series({lo}, {hi}) i"
+        ))
+        .await;
+    }
+    f.exec("BEGIN; UPDATE orders SET note = 'changed' WHERE id = 3; DELETE FROM orders WHERE id = 4; COMMIT")
+        .await;
+    let expected: Vec<(&str, i64)> = (1..=20)
+        .map(|id| ("insert", id))
+        .chain([("update", 3), ("delete", 4)])
+        .collect();
+
+    let mut client = redis.client();
+    let entries = wait_for_entries(&mut r, &mut client, &key, expected.len()).await;
+    let mut last: Option<(Lsn, u64)> = None;
+    for ((id, fields), (want_op, want_id)) in entries.iter().zip(&expected) {
+        let (op_, table_, lsn_, seq_, data) = entry_fields(fields);
+        assert_eq!(op_, *want_op, "entry {id}: {fields:?}");
+        assert_eq!(table_, "public.orders", "entry {id}");
+        assert_well_formed(&data);
+        assert_eq!(op(&data), *want_op, "entry {id}: data {}", short(&data));
+        assert_eq!(
+            row_id(&data),
+            Some(*want_id),
+            "entry {id}: {}",
+            short(&data)
+        );
+        assert_eq!(table(&data), "orders");
+        assert_eq!(lsn(&data, "commit_lsn"), lsn_, "entry {id}: lsn field");
+        assert_eq!(seq(&data), seq_, "entry {id}: seq field");
+        if let Some(prev) = last {
+            assert!(
+                prev < (lsn_, seq_),
+                "(lsn, seq) must increase: {prev:?} then {lsn_}/{seq_}"
+            );
+        }
+        last = Some((lsn_, seq_));
+    }
+    let first = entry_fields(&entries[0].1).4;
+    assert_eq!(
+        first["new"],
+        json!({"id": 1, "note": "order 1", "amount": "1.25"})
+    );
+    let update = entry_fields(&entries[20].1).4;
+    assert_eq!(update["new"]["note"], "changed");
+
+    let log = r.log();
+    assert!(
+        !log.iter().any(|l| l.says_all(&[says::NET_DENIED])),
+        "nothing should be denied:\n{}",
+        r.stderr()
+    );
+    wait_for_tenant_state(
+        &file.state_dir,
+        &file.slot,
+        "acme",
+        "active",
+        line_deadline(),
+    )
+    .await;
+    r.terminate_ok().await;
+    client.cmd(&["DEL", &key]);
+}
+
+#[tokio::test]
+async fn password_comes_from_secrets() {
+    let password = format!("pw-{}", unique_key("secret"));
+    let redis = Redis::start(Some(&password));
+    let key = unique_key("auth");
+    let f = orders_fixture().await;
+    let tenant =
+        redis_tenant("acme", &redis, &key).secret("password", "CONDUIT_E2E_REDIS_PASSWORD");
+    let file = f.tenants_file(vec![tenant]);
+    let mut r = f
+        .start_tenants(&file, &[("CONDUIT_E2E_REDIS_PASSWORD", password.as_str())])
+        .await;
+    f.exec("INSERT INTO orders VALUES (1, 'a', 1), (2, 'b', 2)")
+        .await;
+    let mut client = redis.client();
+    let entries = wait_for_entries(&mut r, &mut client, &key, 2).await;
+    let ids: Vec<Option<i64>> = entries
+        .iter()
+        .map(|(_, fields)| row_id(&entry_fields(fields).4))
+        .collect();
+    assert_eq!(ids, [Some(1), Some(2)]);
+    let done = r.terminate_ok().await;
+    assert!(
+        !done.stderr.contains(&password),
+        "the password must not appear in the log"
+    );
+}
+
+#[tokio::test]
+async fn address_outside_the_grant_is_never_reached() {
+    let redis = Redis::shared_or_new();
+    let key = unique_key("granted");
+    let stray_key = unique_key("stray");
+    // Something listening where the stray tenant is told to go: it must never get a connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let target = listener.local_addr().expect("listener address");
+
+    let f = orders_fixture().await;
+    let stray = Tenant::new("stray", sink("redis-stream"))
+        .config("addr", target.to_string())
+        .config("stream", &stray_key)
+        .tcp(redis.addr.to_string())
+        .table("public.orders")
+        .limit("max_failures", 3);
+    let file = f.tenants_file(vec![redis_tenant("acme", &redis, &key), stray]);
+    let mut r = f.start_tenants(&file, &[]).await;
+    f.exec("INSERT INTO orders VALUES (1, 'a', 1)").await;
+
+    // The tenant allowed there still delivers.
+    let mut client = redis.client();
+    wait_for_entries(&mut r, &mut client, &key, 1).await;
+
+    let port = target.port().to_string();
+    let log = r
+        .wait_for_log("stray's quarantine", line_deadline(), |log| {
+            log.iter()
+                .any(|l| l.is_tenant("stray") && l.is_warning() && l.says_all(&[says::QUARANTINED]))
+        })
+        .await;
+    let quarantine = log
+        .iter()
+        .find(|l| l.is_tenant("stray") && l.is_warning() && l.says_all(&[says::QUARANTINED]))
+        .expect("just seen");
+    assert!(
+        quarantine.says_all(&[says::CONNECT_FAILED, &port]),
+        "the quarantine should carry the sink's error: {}",
+        quarantine.raw
+    );
+    let status = wait_for_tenant_state(
+        &file.state_dir,
+        &file.slot,
+        "stray",
+        "quarantined",
+        line_deadline(),
+    )
+    .await;
+    eprintln!("stray: {status}");
+    wait_for_tenant_state(
+        &file.state_dir,
+        &file.slot,
+        "acme",
+        "active",
+        line_deadline(),
+    )
+    .await;
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the address outside the grant got a connection: {other:?}"),
+    }
+    assert_eq!(client.cmd(&["EXISTS", &stray_key]).int(), 0);
+    assert!(r.is_running(), "conduit-wasm must stay up:\n{}", r.stderr());
+    let done = r.terminate(exit_deadline()).await;
+    client.cmd(&["DEL", &key]);
+
+    // Last, so that everything else has been checked when it fails: the operator is told.
+    let log = log_lines(&done.stderr);
+    let denial = log
+        .iter()
+        .find(|l| l.is_warning() && l.says_all(&[says::NET_DENIED, &port]))
+        .unwrap_or_else(|| {
+            panic!(
+                "the host should log a warning {:?} naming port {port}:\n{}",
+                says::NET_DENIED,
+                done.stderr
+            )
+        });
+    assert!(
+        denial.is_tenant("stray"),
+        "the denial should name the tenant: {}",
+        denial.raw
+    );
+}

@@ -1,0 +1,365 @@
+//! The sink authors' tools: `conduit-wasm test` (recorded events into a sink, no database) and
+//! `conduit-wasm new` (project scaffolds).
+//!
+//! The golden files `tests/events/<name>.out` are what the Rust `stdout-json` sink prints for
+//! `tests/events/<name>.jsonl`. After a deliberate change of the line format, rewrite them with
+//! `CONDUIT_BLESS=1 cargo xtask test --test sink_tools` and review the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use conduit_e2e::{conduit_bin, sink, stdout_json};
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+/// Every shipped events file, by name (`every-kind`, `large`, ...).
+fn event_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .expect("tests/events")
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "jsonl").then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    names
+}
+
+/// A compile cache shared by the tests of this binary (compiling a sink in a debug build of the
+/// runtime takes seconds).
+fn state_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("conduit-e2e-sink-tools-state");
+    std::fs::create_dir_all(&dir).expect("state dir");
+    dir
+}
+
+fn conduit_test(sink: &Path, events: &Path, extra: &[&str]) -> Output {
+    Command::new(conduit_bin())
+        .arg("test")
+        .arg(sink)
+        .arg("--events")
+        .arg(events)
+        .arg("--state-dir")
+        .arg(state_dir())
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running conduit-wasm test")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The first line that differs, for a readable failure.
+fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    for i in 0..e.len().max(a.len()) {
+        if e.get(i) != a.get(i) {
+            return format!(
+                "line {}:\n  expected: {}\n  actual:   {}\n({} expected lines, {} actual)",
+                i + 1,
+                e.get(i).unwrap_or(&"(none)"),
+                a.get(i).unwrap_or(&"(none)"),
+                e.len(),
+                a.len()
+            );
+        }
+    }
+    "no line differs (line endings?)".into()
+}
+
+fn assert_golden(name: &str, out: &Output) {
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "conduit-wasm test on {name}.jsonl failed ({}):\nstderr:\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let golden = events_dir().join(format!("{name}.out"));
+    if std::env::var_os("CONDUIT_BLESS").is_some() {
+        std::fs::write(&golden, &stdout).expect("writing golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|e| panic!("{}: {e} (CONDUIT_BLESS=1 writes it)", golden.display()));
+    assert!(
+        stdout == expected,
+        "stdout-json's output for {name}.jsonl differs from {}: {}",
+        golden.display(),
+        first_difference(&expected, &stdout)
+    );
+}
+
+#[test]
+fn stdout_json_prints_the_golden_lines_for_every_shipped_file() {
+    let sink = stdout_json();
+    for name in event_files() {
+        let out = conduit_test(&sink, &events_dir().join(format!("{name}.jsonl")), &[]);
+        assert_golden(&name, &out);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("conduit-wasm test: ok: connect,") && stderr.contains("close"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn goldens_are_one_line_per_change_of_the_documented_shape() {
+    for name in event_files() {
+        let golden = events_dir().join(format!("{name}.out"));
+        let Ok(expected) = std::fs::read_to_string(&golden) else {
+            continue; // the golden test reports it
+        };
+        let batches = conduit_wasm::record::read_events(events_dir().join(format!("{name}.jsonl")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let changes: usize = batches.iter().map(|b| b.changes.len()).sum();
+        assert_eq!(expected.lines().count(), changes, "{name}");
+        for line in expected.lines() {
+            let v: serde_json::Value = match serde_json::from_str(line) {
+                Ok(v) => v,
+                // The 127-deep JSON document of every-kind.jsonl is deeper than serde_json
+                // reads by default once it is inside a line.
+                Err(e) if e.to_string().contains("recursion limit") => continue,
+                Err(e) => panic!("{name}: not JSON ({e}): {line}"),
+            };
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+            assert_eq!(keys, conduit_e2e::LINE_FIELDS, "{name}: {line}");
+        }
+    }
+}
+
+#[test]
+fn null_and_unchanged_toast_stay_apart_in_the_golden() {
+    let out = std::fs::read_to_string(events_dir().join("toast-and-keys.out")).unwrap();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let update = &lines[2];
+    assert_eq!(update["op"], "update");
+    assert_eq!(update["new"]["title"], serde_json::Value::Null);
+    assert!(update["new"].get("body").is_none(), "{update}");
+    assert_eq!(
+        update["unchanged_toast"],
+        serde_json::json!(["body", "meta"])
+    );
+    let key_change = &lines[3];
+    assert_eq!(
+        key_change["old"],
+        serde_json::json!({"tenant": 1, "id": 10})
+    );
+    let truncates: Vec<_> = lines.iter().filter(|l| l["op"] == "truncate").collect();
+    assert_eq!(truncates.len(), 2);
+}
+
+#[test]
+fn slicing_batches_does_not_change_the_output() {
+    let sink = stdout_json();
+    for (name, n) in [("large", "777"), ("every-kind", "1"), ("batches", "1")] {
+        let out = conduit_test(
+            &sink,
+            &events_dir().join(format!("{name}.jsonl")),
+            &["--batch", n],
+        );
+        assert_golden(name, &out);
+    }
+}
+
+#[test]
+fn a_bad_events_file_is_one_line_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"batch\":0,\"relations\":[{\"oid\":1,\"schema\":\"a\",\"name\":\"b\",\"columns\":[{\"name\":\"x\",\"type\":\"int\",\"oid\":23,\"key\":true}]}]}\n\
+         {\"op\":\"insert\",\"rel\":0,\"xid\":1,\"commit_lsn\":\"0/1\",\"end_lsn\":\"0/2\",\"commit_time\":\"1970-01-01T00:00:00.000000Z\",\"seq\":0,\"new\":[{\"int\":1}]}\n\
+         {\"op\":\"insert\",\"rel\":0,\"xid\":1,\"commit_lsn\":\"0/1\",\"end_lsn\":\"0/2\",\"commit_time\":\"1970-01-01T00:00:00.000000Z\",\"seq\":1,\"new\":[{\"integer\":1}]}\n",
+    )
+    .unwrap();
+    let out = conduit_test(&stdout_json(), &bad, &[]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ")
+            && last.contains("bad.jsonl line 3: new.x: unknown value kind \"integer\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing was published: the file is checked batch by batch before each publish, and this
+    // batch never reached the sink.
+    assert_eq!(text(&out.stdout), "");
+
+    let missing = conduit_test(&stdout_json(), &dir.path().join("nope.jsonl"), &[]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("nope.jsonl: not found"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_sink_is_refused_before_any_event_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_wasm = dir.path().join("x.wasm");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let out = conduit_test(&not_wasm, &events_dir().join("unicode.jsonl"), &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("is not a WebAssembly file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_sink_that_filters_everything_out_still_gets_every_call() {
+    // filter-reshape with a table that never occurs: connect, publish, close all succeed and
+    // nothing is printed.
+    let out = conduit_test(
+        &sink("filter-reshape"),
+        &events_dir().join("batches.jsonl"),
+        &["--sink-config", "table=does_not_exist"],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("5 publish call(s) with 2 change(s) from 5 batch(es)"),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "");
+
+    // Without its required key, connect fails: one line, non-zero exit.
+    let out = conduit_test(
+        &sink("filter-reshape"),
+        &events_dir().join("batches.jsonl"),
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.lines().last().is_some_and(
+            |l| l.starts_with("error: connect failed: the sink returned a fatal error: ")
+        ),
+        "{stderr}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// `conduit-wasm new`: every language's scaffold builds and passes `conduit-wasm test` on every
+// shipped events file, printing `<op> <schema>.<table> xid=<xid> seq=<seq>` per change.
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+    }
+}
+
+fn scaffold_passes(lang: &str) {
+    if lang != "rust"
+        && std::env::var_os("CONDUIT_SKIP_OTHER_SINKS").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        eprintln!("CONDUIT_SKIP_OTHER_SINKS is set: the {lang} scaffold is not tested");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("my-{lang}-sink");
+    let project = dir.path().join(&name);
+    let out = Command::new(conduit_bin())
+        .args(["new", &name, "--lang", lang, "--dir"])
+        .arg(&project)
+        .output()
+        .expect("running conduit-wasm new");
+    assert!(
+        out.status.success(),
+        "new --lang {lang}: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("build.sh"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The tools the non-Rust scaffolds need are the repository's pinned ones (xtask sets
+    // CONDUIT_TOOLS_DIR); Rust builds share one target directory across runs.
+    let tools = std::env::var_os("CONDUIT_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("tools"));
+    let build = Command::new("bash")
+        .arg(project.join("build.sh"))
+        .env("CONDUIT_TOOLS_DIR", &tools)
+        .env("CARGO_TARGET_DIR", target_dir().join("scaffold"))
+        .output()
+        .expect("running build.sh");
+    assert!(
+        build.status.success(),
+        "the {lang} scaffold does not build ({}):\nstdout:\n{}\nstderr:\n{}",
+        build.status,
+        text(&build.stdout),
+        text(&build.stderr)
+    );
+    let wasm = project.join(format!("{name}.wasm"));
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+
+    for events in event_files() {
+        let path = events_dir().join(format!("{events}.jsonl"));
+        let out = conduit_test(&wasm, &path, &[]);
+        assert!(
+            out.status.success(),
+            "the {lang} scaffold fails `conduit-wasm test` on {events}.jsonl:\n{}",
+            text(&out.stderr)
+        );
+        let mut expected = String::new();
+        for batch in conduit_wasm::record::read_events(&path).unwrap() {
+            for c in &batch.changes {
+                let rel = &batch.relations[c.relation as usize];
+                use conduit_wasm::sandbox::bindings::Operation;
+                let op = match c.op {
+                    Operation::Insert => "insert",
+                    Operation::Update => "update",
+                    Operation::Delete => "delete",
+                    Operation::Truncate => "truncate",
+                };
+                expected.push_str(&format!(
+                    "{op} {}.{} xid={} seq={}\n",
+                    rel.schema, rel.name, c.xid, c.seq
+                ));
+            }
+        }
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout == expected,
+            "the {lang} scaffold on {events}.jsonl: {}",
+            first_difference(&expected, &stdout)
+        );
+    }
+}
+
+#[test]
+fn new_rust_scaffold_builds_and_passes_test() {
+    scaffold_passes("rust");
+}
+
+#[test]
+fn new_c_scaffold_builds_and_passes_test() {
+    scaffold_passes("c");
+}
+
+#[test]
+fn new_python_scaffold_builds_and_passes_test() {
+    scaffold_passes("python");
+}
+
+#[test]
+fn new_js_scaffold_builds_and_passes_test() {
+    scaffold_passes("js");
+}
