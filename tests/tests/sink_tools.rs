@@ -315,7 +315,8 @@ fn scaffold_passes(lang: &str) {
         let out = conduit_test(&wasm, &path, &[]);
         assert!(
             out.status.success(),
-            "the {lang} scaffold fails `conduit-wasm test` on {events}.jsonl:\n{}",
+            "the {lang} scaffold fails `conduit-wasm test` on {events}.jsonl ({}):\n{}",
+            out.status,
             text(&out.stderr)
         );
         let mut expected = String::new();

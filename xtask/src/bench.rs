@@ -1,5 +1,6 @@
-//! `cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--no-latency] [--record]
-//! [--no-build]`: conduit-wasm against `pg_recvlogical`, side by side, in one run (issue 5).
+//! `cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--drain-timeout SECS]
+//! [--state-dir DIR] [--no-latency] [--record] [--no-build] [--debug]`: conduit-wasm against
+//! `pg_recvlogical`, side by side, in one run (issue 5). See USAGE below for the options.
 //!
 //! 1. Builds the release runtime (`cargo build --release -p conduit-wasm`) and the sinks
 //!    (`build-sinks`; the baseline sink is `test-sinks/noop`).
@@ -39,17 +40,25 @@ use super::{run, Result, Workspace};
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--drain-timeout SECS]
-                         [--no-latency] [--record] [--no-build]
+                         [--state-dir DIR] [--no-latency] [--record] [--no-build] [--debug]
 
   --quick        every shape 100x smaller, one repetition unless --repeat (a smoke test)
   --repeat N     drains per consumer and shape; the report shows the median [default 3]
   --shapes LIST  which shapes to run, e.g. A,C [default A,B,C]
   --drain-timeout SECS
                  a drain still running after this is stopped and reported as slower than
-                 the shape's rows / SECS (its later repetitions are skipped) [default 120]
+                 the shape's rows / SECS (its later repetitions are skipped)
+                 [default 120; 30 with --quick]
+  --state-dir DIR
+                 put conduit-wasm's state (checkpoints, fsynced per accepted batch) in a new
+                 directory under DIR, e.g. /dev/shm to take the disk out of the measurement
+                 [default target/bench/state]
   --no-latency   skip the commit-to-publish latency measurement
   --record       also write the report into BENCHMARKS.md (between its bench markers)
-  --no-build     use the runtime and sinks already built";
+  --no-build     use the runtime and sinks already built
+  --debug        use the debug runtime (cargo build -p conduit-wasm, as `cargo xtask test`
+                 builds it) instead of the release one: a cheap smoke test with --quick,
+                 meaningless numbers";
 
 /// Marks the generated part of BENCHMARKS.md.
 const BEGIN_MARK: &str = "<!-- bench:begin (written by `cargo xtask bench --record`) -->";
@@ -68,7 +77,9 @@ struct Options {
     latency: bool,
     record: bool,
     build: bool,
+    debug: bool,
     drain_timeout: Duration,
+    state_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -79,7 +90,9 @@ impl Options {
         let mut latency = true;
         let mut record = false;
         let mut build = true;
-        let mut drain_timeout = 120;
+        let mut debug = false;
+        let mut drain_timeout = None;
+        let mut state_dir = None;
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -117,19 +130,21 @@ impl Options {
                 "--drain-timeout" => {
                     let v = value("--drain-timeout")?;
                     drain_timeout =
-                        v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
                             format!("--drain-timeout {v}: give a number of seconds")
-                        })?;
+                        })?);
                 }
+                "--state-dir" => state_dir = Some(PathBuf::from(value("--state-dir")?)),
                 "--no-latency" => latency = false,
                 "--record" => record = true,
                 "--no-build" => build = false,
+                "--debug" => debug = true,
                 "-h" | "--help" => return Err(USAGE.to_string()),
                 other => return Err(format!("unknown bench option `{other}`\n{USAGE}")),
             }
         }
-        if record && quick {
-            return Err("--record keeps full runs only: drop --quick".into());
+        if record && (quick || debug) {
+            return Err("--record keeps full release runs only: drop --quick and --debug".into());
         }
         Ok(Options {
             quick,
@@ -138,7 +153,13 @@ impl Options {
             latency,
             record,
             build,
-            drain_timeout: Duration::from_secs(drain_timeout),
+            debug,
+            state_dir,
+            drain_timeout: Duration::from_secs(drain_timeout.unwrap_or(if quick {
+                30
+            } else {
+                120
+            })),
         })
     }
 }
@@ -231,13 +252,17 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
         );
     }
     super::ensure_postgres()?;
+    let profile = if opts.debug { "debug" } else { "release" };
     if opts.build {
-        run(ws
-            .cargo()
-            .args(["build", "--release", "-p", "conduit-wasm"]))?;
+        let mut build = ws.cargo();
+        build.args(["build", "-p", "conduit-wasm"]);
+        if !opts.debug {
+            build.arg("--release");
+        }
+        run(&mut build)?;
         ws.build_sinks()?;
     }
-    let bin = ws.target_dir.join("release").join("conduit-wasm");
+    let bin = ws.target_dir.join(profile).join("conduit-wasm");
     let sinks = ws.sinks_out_dir();
     for path in [
         bin.clone(),
@@ -246,8 +271,8 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     ] {
         if !path.is_file() {
             return Err(format!(
-                "{} is missing: run without --no-build (or `cargo build --release -p conduit-wasm` \
-                 and `cargo xtask build-sinks`)",
+                "{} is missing: run without --no-build (or `cargo build [--release] -p \
+                 conduit-wasm` and `cargo xtask build-sinks`)",
                 path.display()
             ));
         }
@@ -258,8 +283,20 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
         fs::create_dir_all(work.join(dir))
             .map_err(|e| format!("creating {}: {e}", work.join(dir).display()))?;
     }
+    let state = match &opts.state_dir {
+        Some(dir) => {
+            // Ours to clear: a directory made for this run.
+            let dir = dir.join("conduit-wasm-bench-state");
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            dir
+        }
+        None => work.join("state"),
+    };
     let load_before = load_average();
     let started = SystemTime::now();
+    // The revision the binaries were built from (others may commit while the bench runs).
+    let revision = revision();
     let server = Server::start(&bin, opts.repeat * CONSUMERS.len() + 8)?;
     let bench = Bench {
         opts: &opts,
@@ -267,6 +304,7 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
         noop: sinks.join("noop.wasm"),
         json: sinks.join("stdout-json.wasm"),
         work,
+        state,
         server: &server,
     };
     bench.prepare()?;
@@ -280,7 +318,8 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     } else {
         None
     };
-    let machine = Machine::describe(&server, load_before, load_average(), started);
+    let mut machine = Machine::describe(&server, revision, load_before, load_average(), started);
+    machine.state_dir = bench.state.display().to_string();
     let report = report(&opts, &machine, &results, latency.as_ref());
     println!("\n{report}");
     let latest = bench.work.join(if opts.quick {
@@ -290,6 +329,9 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     });
     fs::write(&latest, &report).map_err(|e| format!("writing {}: {e}", latest.display()))?;
     eprintln!("xtask: report written to {}", latest.display());
+    if opts.state_dir.is_some() {
+        let _ = fs::remove_dir_all(&bench.state);
+    }
     if opts.record {
         record(&ws.root.join("BENCHMARKS.md"), &report)?;
     }
@@ -302,6 +344,8 @@ struct Bench<'a> {
     noop: PathBuf,
     json: PathBuf,
     work: PathBuf,
+    /// conduit-wasm's `--state-dir` (checkpoints and the compiled-component cache).
+    state: PathBuf,
     server: &'a Server,
 }
 
@@ -466,7 +510,7 @@ impl Bench<'_> {
             .args(["--slot", slot, "--publication", PUBLICATION])
             .args(["--stop-at", endpos])
             .arg("--state-dir")
-            .arg(self.work.join("state"))
+            .arg(&self.state)
             .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
             .env_remove("CONDUIT_SOURCE")
             .env_remove("CONDUIT_STATE_DIR")
@@ -524,7 +568,7 @@ impl Bench<'_> {
                     .args(["--source", &self.server.url])
                     .args(["--stop-at", endpos])
                     .arg("--state-dir")
-                    .arg(self.work.join("state"))
+                    .arg(&self.state)
                     .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
                     .env_remove("CONDUIT_SOURCE")
                     .env_remove("CONDUIT_STATE_DIR")
@@ -603,7 +647,7 @@ impl Bench<'_> {
             .args(["--source", &s.url])
             .args(["--slot", slot, "--publication", LATENCY_PUBLICATION])
             .arg("--state-dir")
-            .arg(self.work.join("state"))
+            .arg(&self.state)
             .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
             .env_remove("CONDUIT_SOURCE")
             .env_remove("CONDUIT_STATE_DIR")
@@ -1110,11 +1154,14 @@ struct Machine {
     date: String,
     load_before: String,
     load_after: String,
+    /// Where conduit-wasm's checkpoints were fsynced.
+    state_dir: String,
 }
 
 impl Machine {
     fn describe(
         server: &Server,
+        revision: String,
         load_before: String,
         load_after: String,
         started: SystemTime,
@@ -1140,22 +1187,6 @@ impl Machine {
             .query("SHOW server_version")
             .map(|v| format!("PostgreSQL {v}"))
             .unwrap_or_else(|_| "PostgreSQL (version unknown)".into());
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(args)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        };
-        let revision = match git(&["rev-parse", "--short", "HEAD"]) {
-            Some(rev) => {
-                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                    .is_some_and(|s| !s.is_empty());
-                format!("{rev}{}", if dirty { " + local changes" } else { "" })
-            }
-            None => "unknown revision".into(),
-        };
         Machine {
             cpus: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -1168,7 +1199,28 @@ impl Machine {
             date: utc(started),
             load_before,
             load_after,
+            state_dir: String::new(),
         }
+    }
+}
+
+/// `git rev-parse --short HEAD`, with " + local changes" when tracked files differ from it.
+fn revision() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(rev) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            format!("{rev}{}", if dirty { " + local changes" } else { "" })
+        }
+        None => "unknown revision".into(),
     }
 }
 
@@ -1248,20 +1300,23 @@ fn report(
     let mut r = String::new();
     let _ = writeln!(
         r,
-        "### `cargo xtask bench{}` — {}\n",
+        "### `cargo xtask bench{}{}` — {}\n",
         if opts.quick { " --quick" } else { "" },
+        if opts.debug { " --debug" } else { "" },
         m.date
     );
     let _ = writeln!(
         r,
-        "{} × {}, {}, {}; {} (scratch cluster on loopback TCP, fsync off); conduit-wasm {}. \
-         Median of {} drain{} per row. Load average (1/5/15 min) {} at the start, {} at the end.\n",
+        "{} × {}, {}, {}; {} (scratch cluster on loopback TCP, fsync off); conduit-wasm {} \
+         (state directory {}). Median of {} drain{} per row. Load average (1/5/15 min) {} at the \
+         start, {} at the end.\n",
         m.cpus,
         m.model,
         m.mem,
         m.kernel,
         m.postgres,
         m.revision,
+        m.state_dir,
         opts.repeat,
         if opts.repeat == 1 { "" } else { "s" },
         m.load_before,
@@ -1420,7 +1475,13 @@ fn report(
             r,
             "\n(--quick: every shape 100× smaller, so start-up dominates; no targets apply.)"
         );
-    } else if !targets.is_empty() {
+    }
+    if opts.debug {
+        let _ = writeln!(
+            r,
+            "\n(--debug: an unoptimised runtime; the numbers say nothing about performance.)"
+        );
+    } else if !opts.quick && !targets.is_empty() {
         let _ = writeln!(r, "\n**Targets of issue 5** (this run):\n");
         for t in targets {
             let _ = writeln!(r, "- {t}");
@@ -1509,6 +1570,12 @@ mod tests {
         let o = Options::parse(&["--repeat=5".into(), "--shapes".into(), "A,c".into()]).unwrap();
         assert_eq!((o.repeat, o.shapes), (5, vec![Shape::A, Shape::C]));
         assert!(Options::parse(&["--quick".into(), "--record".into()]).is_err());
+        assert!(Options::parse(&["--debug".into(), "--record".into()]).is_err());
+        assert!(
+            Options::parse(&["--debug".into(), "--quick".into()])
+                .unwrap()
+                .debug
+        );
         assert!(Options::parse(&["--repeat".into(), "0".into()]).is_err());
     }
 }

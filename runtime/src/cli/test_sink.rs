@@ -106,7 +106,9 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
             let at = Position {
                 batch: batches,
                 line,
-                slice: args.batch.map(|n| (slice, n as usize)),
+                slice: args
+                    .batch
+                    .map(|n| (slice * n as usize, part.as_ref().changes.len())),
             };
             let call_started = Instant::now();
             let result = sink.publish(part.as_ref());
@@ -155,7 +157,7 @@ struct Position {
     batch: usize,
     /// Line of its batch line.
     line: usize,
-    /// (slice index, slice size) with `--batch`.
+    /// With `--batch`: (index of the slice's first change in the batch, number of changes).
     slice: Option<(usize, usize)>,
 }
 
@@ -199,9 +201,10 @@ fn call_failed(call: &str, at: Option<&Position>, events: &Path, e: CallError) -
     let place = match at {
         Some(p) => {
             let slice = match p.slice {
-                Some((i, n)) => {
-                    format!(", changes {}..{} of it (--batch {n})", i * n, i * n + n - 1)
-                }
+                Some((first, n)) => format!(
+                    ", its changes {first} to {} sliced by --batch",
+                    first + n.max(1) - 1
+                ),
                 None => String::new(),
             };
             format!(
