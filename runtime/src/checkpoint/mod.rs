@@ -95,8 +95,10 @@ impl CheckpointStore {
                 .collect(),
         };
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer_pretty(&mut tmp, &stored)?;
-        tmp.write_all(b"\n")?;
+        // One write: serde_json writes token by token, and a file handle is unbuffered.
+        let mut bytes = serde_json::to_vec_pretty(&stored)?;
+        bytes.push(b'\n');
+        tmp.write_all(&bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(&self.path)
             .with_context(|| format!("replacing {}", self.path.display()))?;
