@@ -13,7 +13,9 @@ pub mod bindings {
 }
 
 pub mod format;
+pub mod io;
 mod json;
+pub mod net;
 mod view;
 
 pub use bindings::conduit::sink::types::{
@@ -276,6 +278,8 @@ pub mod __private {
     }
 
     pub fn connect<T: Sink>(config: Config) -> Result<(), SinkError> {
+        // Before any sink code runs: a panic must be reported whichever way the sink was built.
+        crate::io::install_panic_hook();
         // Drop a previous instance before the new one opens its connections.
         drop(INSTANCE.with(|cell| cell.borrow_mut().take()));
         let sink = T::connect(config)?;

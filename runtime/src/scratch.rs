@@ -406,6 +406,16 @@ impl fmt::Debug for ScratchCluster {
     }
 }
 
+/// How [`ScratchCluster::halt`] stops the server (`pg_ctl stop -m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// Disconnects clients, writes a checkpoint, exits cleanly.
+    Fast,
+    /// Exits at once, like a crash: the next start runs crash recovery, and replication slots
+    /// may go back to their last checkpointed position.
+    Immediate,
+}
+
 /// Attempts at finding a port nobody takes between our probe and the server's bind.
 const PORT_ATTEMPTS: usize = 8;
 
@@ -547,9 +557,23 @@ impl ScratchCluster {
     /// Starts the postmaster on a free port and waits until it answers, retrying with another
     /// port when the one we picked was taken in the meantime.
     async fn launch(&mut self, deadline: Instant, timeout: Duration) -> Result<(), ScratchError> {
+        self.launch_on(None, deadline, timeout).await
+    }
+
+    /// `launch`, on `port` when given (a restart keeps its port: clients reconnect to it).
+    async fn launch_on(
+        &mut self,
+        port: Option<u16>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ScratchError> {
         let canonical_data = fs::canonicalize(&self.data_dir).unwrap_or(self.data_dir.clone());
-        for attempt in 1..=PORT_ATTEMPTS {
-            self.port = free_port()?;
+        let attempts = if port.is_some() { 1 } else { PORT_ATTEMPTS };
+        for attempt in 1..=attempts {
+            self.port = match port {
+                Some(p) => p,
+                None => free_port()?,
+            };
             let log = fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -583,7 +607,7 @@ impl ScratchCluster {
                 {
                     self.child = None;
                     let log = tail(&self.log_path, 30);
-                    if attempt < PORT_ATTEMPTS
+                    if attempt < attempts
                         && (log.contains("Address already in use")
                             || log.contains("could not create any TCP/IP sockets"))
                     {
@@ -701,16 +725,41 @@ impl ScratchCluster {
         drop(self)
     }
 
+    /// Stops the server and keeps its files, for tests of what clients do while it is away;
+    /// [`ScratchCluster::start_again`] brings it back on the same port.
+    pub fn halt(&mut self, mode: ShutdownMode) {
+        self.shutdown_with(mode);
+    }
+
+    /// Starts a server stopped with [`ScratchCluster::halt`] again, on the same port, and waits
+    /// until it answers (after crash recovery, for an immediate shutdown).
+    pub async fn start_again(&mut self, timeout: Duration) -> Result<(), ScratchError> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let port = self.port;
+        self.launch_on(Some(port), Instant::now() + timeout, timeout)
+            .await
+    }
+
     fn shutdown(&mut self) {
+        self.shutdown_with(ShutdownMode::Immediate);
+    }
+
+    fn shutdown_with(&mut self, mode: ShutdownMode) {
         let Some(mut child) = self.child.take() else {
             return;
         };
         if let Ok(None) = child.try_wait() {
             let mut cmd = Command::new(self.bins.pg_ctl());
+            let mode = match mode {
+                ShutdownMode::Fast => "fast",
+                ShutdownMode::Immediate => "immediate",
+            };
             cmd.arg("stop")
                 .arg("-D")
                 .arg(&self.data_dir)
-                .args(["-m", "immediate", "-w", "-t", "30"])
+                .args(["-m", mode, "-w", "-t", "30"])
                 .current_dir(self.dir.path())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -27,7 +27,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 
-pub use conduit_wasm::scratch::{ScratchAuth, ScratchCluster, ScratchOptions};
+pub mod chaos;
+pub mod redis;
+
+pub use conduit_wasm::scratch::{ScratchAuth, ScratchCluster, ScratchOptions, ShutdownMode};
 pub use serde_json::{json, Value};
 pub use tokio_postgres::Client;
 
@@ -261,7 +264,7 @@ pub fn unused_port() -> u16 {
 // LSNs
 
 /// A WAL position, written `X/Y` (two hex numbers: high and low 32 bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Lsn(pub u64);
 
 impl FromStr for Lsn {
@@ -808,11 +811,16 @@ impl Running {
 
 /// `kill -TERM <pid>`.
 pub fn send_sigterm(pid: u32) {
+    send_signal(pid, "TERM");
+}
+
+/// Sends signal `name` (`TERM`, `KILL`, `STOP`, ...) to process `pid`.
+pub fn send_signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([&format!("-{name}"), &pid.to_string()])
         .status()
         .expect("running kill");
-    assert!(status.success(), "kill -TERM {pid} failed: {status}");
+    assert!(status.success(), "kill -{name} {pid} failed: {status}");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1190,6 +1198,8 @@ pub struct TenantsFile {
     pub slot: String,
     pub publication: String,
     pub state_dir: PathBuf,
+    /// `max_wal_lag_mib` (the runtime's default when `None`).
+    pub max_wal_lag_mib: Option<u64>,
     pub tenants: Vec<Tenant>,
 }
 
@@ -1202,6 +1212,9 @@ impl TenantsFile {
             toml_str(&self.publication),
             toml_str(&self.state_dir.to_string_lossy()),
         );
+        if let Some(mib) = self.max_wal_lag_mib {
+            s += &format!("max_wal_lag_mib = {mib}\n\n");
+        }
         for t in &self.tenants {
             s += &t.to_toml();
             s.push('\n');
@@ -1233,6 +1246,7 @@ impl Fixture {
             slot: self.slot.clone(),
             publication: self.publication.clone(),
             state_dir: self.state.path().join("state"),
+            max_wal_lag_mib: None,
             tenants,
         }
     }
@@ -1439,7 +1453,31 @@ pub fn tenant_status<'a>(status: &'a Value, id: &str) -> Option<&'a Value> {
         .find(|t| t.get("id").and_then(Value::as_str) == Some(id))
 }
 
-/// Polls the status file (every 100 ms) until tenant `id` is in `state`; returns its entry.
+/// Polls the status file (every 100 ms) until `cond` holds for it; returns it.
+pub async fn wait_for_status(
+    state_dir: &Path,
+    slot: &str,
+    timeout: Duration,
+    cond: impl Fn(&Value) -> bool,
+) -> Value {
+    let until = Instant::now() + timeout;
+    loop {
+        let status = read_status_file(state_dir, slot);
+        if let Some(s) = status.as_ref().filter(|s| cond(s)) {
+            return s.clone();
+        }
+        if Instant::now() >= until {
+            panic!(
+                "the status file under {} did not reach the expected state within {timeout:?}; \
+                 last status: {status:?}",
+                state_dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls the status file until tenant `id` is in `state`; returns its entry.
 pub async fn wait_for_tenant_state(
     state_dir: &Path,
     slot: &str,
@@ -1447,23 +1485,14 @@ pub async fn wait_for_tenant_state(
     state: &str,
     timeout: Duration,
 ) -> Value {
-    let until = Instant::now() + timeout;
-    loop {
-        let status = read_status_file(state_dir, slot);
-        if let Some(t) = status.as_ref().and_then(|s| tenant_status(s, id)) {
-            if t.get("state").and_then(Value::as_str) == Some(state) {
-                return t.clone();
-            }
-        }
-        if Instant::now() >= until {
-            panic!(
-                "tenant {id:?} did not reach state {state:?} in the status file under {} within \
-                 {timeout:?}; last status: {status:?}",
-                state_dir.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = wait_for_status(state_dir, slot, timeout, |s| {
+        tenant_status(s, id)
+            .and_then(|t| t.get("state"))
+            .and_then(Value::as_str)
+            == Some(state)
+    })
+    .await;
+    tenant_status(&status, id).cloned().expect("checked above")
 }
 
 /// `conduit-wasm status --state-dir DIR --slot SLOT [--json]`, expected to exit within

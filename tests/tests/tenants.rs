@@ -247,3 +247,99 @@ async fn validate_names_the_tenant_and_the_spot() {
     let line = bad.stderr.lines().last().unwrap_or("");
     assert!(!bad.status.success() && line.contains("\"id\""), "{line}");
 }
+
+#[tokio::test]
+async fn a_slow_tenant_does_not_hold_up_the_others() {
+    let f = Fixture::new().await;
+    f.exec("CREATE TABLE t (id int PRIMARY KEY, pad text)")
+        .await;
+    // `slow` takes about half a second per batch of 10 changes and may keep only 100 in memory;
+    // if its queue held up the stream, `fast` would get the 4000 changes at `slow`'s pace
+    // (200 s), far past the deadline below.
+    let slow = Tenant::new("slow", sink("hostile"))
+        .table("public.t")
+        .config("mode", "slow")
+        .config("n", "1")
+        .config("spin_ms", "500")
+        .limit("max_batch", 10)
+        .limit("max_queue", 100);
+    // Small batches keep each call's output under the runtime's per-call log bound.
+    let fast = Tenant::new("fast", stdout_json())
+        .table("public.t")
+        .limit("max_batch", 50)
+        .limit("max_queue", 100);
+    let mut file = f.tenants_file(vec![slow, fast.clone()]);
+    file.max_wal_lag_mib = Some(1);
+    let state_dir = file.state_dir.clone();
+    let mut run = f.start_tenants(&file, &[]).await;
+
+    // 400 transactions of 10 rows, ~2.5 MiB of WAL.
+    let mut sql = String::new();
+    for txn in 0..400 {
+        let first = txn * 10 + 1;
+        sql += &format!(
+            "BEGIN; INSERT INTO t SELECT g, repeat('x', 600) FROM generate_series({first}, {}) g; \
+             COMMIT;\n",
+            first + 9
+        );
+    }
+    f.exec(&sql).await;
+    let last_lsn = current_lsn(&f.client).await;
+
+    let got = run
+        .wait_for_tenant_changes("fast", 4000, line_deadline())
+        .await;
+    assert_eq!(ids(&got), (1..=4000).collect::<Vec<_>>());
+    let slow_so_far = tenant_changes(&run.log(), "slow").len();
+    assert!(
+        slow_so_far < 4000,
+        "the slow tenant should still be behind ({slow_so_far} delivered)"
+    );
+    // It is behind, visibly: its share waits on disk, and the log names it as holding WAL back.
+    let status = wait_for_status(&state_dir, &f.slot, line_deadline(), |s| {
+        tenant_status(s, "slow").is_some_and(|t| t["spilled_changes"].as_u64() > Some(0))
+    })
+    .await;
+    let slow_status = tenant_status(&status, "slow").unwrap();
+    assert!(
+        slow_status["queued_changes"].as_u64() > Some(100),
+        "{slow_status}"
+    );
+    run.wait_for_log("a WAL lag warning naming `slow`", line_deadline(), |log| {
+        log.iter()
+            .any(|l| l.is_tenant("slow") && l.is_warning() && l.says_all(&["holds back", "WAL"]))
+    })
+    .await;
+    let slot = f.slot_info().await.unwrap().confirmed_flush_lsn.unwrap();
+    assert!(
+        slot < last_lsn,
+        "the slot waits for the slow tenant: at {slot}, the inserts end at {last_lsn}"
+    );
+
+    // Stopped and restarted as a fast sink, it gets the rest: nothing lost, nothing twice.
+    let done = run.terminate_ok().await;
+    let before = tenant_changes(&log_lines(&done.stderr), "slow");
+    let spill_dir = state_dir.join("backlog").join(&f.slot);
+    assert!(
+        !spill_dir.join("slow.jsonl").exists(),
+        "the backlog file is removed at exit"
+    );
+    let recovered = Tenant::new("slow", stdout_json())
+        .table("public.t")
+        .limit("max_batch", 50);
+    let file = f.tenants_file(vec![recovered, fast]);
+    let mut run = f.start_tenants(&file, &[]).await;
+    let after = run
+        .wait_for_tenant_changes("slow", 4000 - before.len(), line_deadline())
+        .await;
+    let mut all = ids(&before);
+    all.extend(ids(&after));
+    assert_eq!(
+        all,
+        (1..=4000).collect::<Vec<_>>(),
+        "before the restart: {} changes; after: {}",
+        before.len(),
+        after.len()
+    );
+    run.terminate_ok().await;
+}

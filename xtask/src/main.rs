@@ -1,8 +1,11 @@
 //! Project tasks: `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
-//! - `build-sinks`: builds every package under `example-sinks/` and `test-sinks/` as a
-//!   wasm32-wasip2 component with the `sink` profile and copies each to
-//!   `target/sinks/<package>.wasm`.
+//! - `build-sinks`: builds every package under `example-sinks/` and `test-sinks/` as a component
+//!   with the `sink` profile and copies each to `target/sinks/<package>.wasm` (or
+//!   `$CONDUIT_SINKS_OUT/<package>.wasm`). The ordinary route is rustup's wasm32-wasip2 target
+//!   (installed with a bounded `rustup target add` when missing); when that fails, or with
+//!   `CONDUIT_RUST_WASM_ROUTE=debian`, Debian's rustc-web builds wasm32-unknown-unknown modules
+//!   that `wit-component` makes components (`debian_wasm.rs`).
 //! - `demo [ARGS...]`: `build-sinks`, then `conduit-wasm run target/sinks/stdout-json.wasm
 //!   [ARGS...]` — without `--source` that starts a scratch PostgreSQL with a changing demo table.
 //! - `test [ARGS...]`: `build-sinks`, then `cargo build -p conduit-wasm`, then
@@ -12,6 +15,7 @@
 //!   PostgreSQL, see `bench.rs` and BENCHMARKS.md.
 
 mod bench;
+mod debian_wasm;
 mod other_sinks;
 
 use std::ffi::OsString;
@@ -19,6 +23,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+use debian_wasm::{Route, ROUTE_ENV};
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "sink";
@@ -34,7 +40,10 @@ tasks:
   build-sinks       build every package under example-sinks/ and test-sinks/ into
                     target/sinks/<package>.wasm, and every sinks-other/<lang>/<sink> (C, Python,
                     JavaScript; tools installed by sinks-other/install-tools.sh) into
-                    target/sinks/<sink>-<lang>.wasm (CONDUIT_SKIP_OTHER_SINKS=1: Rust only)
+                    target/sinks/<sink>-<lang>.wasm (CONDUIT_SKIP_OTHER_SINKS=1: Rust only;
+                    CONDUIT_SINKS_OUT=<dir>: write there instead of target/sinks;
+                    CONDUIT_RUST_WASM_ROUTE=auto|wasip2|debian: how the Rust sinks are built,
+                    auto = wasm32-wasip2, else Debian's rustc-web)
   demo [ARGS...]    build-sinks, then `conduit-wasm run target/sinks/stdout-json.wasm [ARGS...]`
   test [ARGS...]    build-sinks, build the runtime, then `cargo test --workspace [ARGS...]`
   bench [--quick] [--repeat N] ...
@@ -125,8 +134,13 @@ impl Workspace {
         json_string_field(&json, "target_directory").map(PathBuf::from)
     }
 
+    /// `target/sinks`, or `CONDUIT_SINKS_OUT` (to build somewhere else without replacing the
+    /// components others are testing with).
     fn sinks_out_dir(&self) -> PathBuf {
-        self.target_dir.join("sinks")
+        match std::env::var_os("CONDUIT_SINKS_OUT") {
+            Some(dir) if !dir.is_empty() => self.root.join(dir),
+            _ => self.target_dir.join("sinks"),
+        }
     }
 
     /// The packages under [`SINK_DIRS`], by name.
@@ -165,26 +179,70 @@ impl Workspace {
         Ok(())
     }
 
-    /// Builds every example sink and copies the components to `target/sinks/`; returns their
-    /// paths.
+    /// Builds every example sink and copies the components to [`Self::sinks_out_dir`]; returns
+    /// their paths.
     fn build_sinks(&self) -> Result<Vec<PathBuf>> {
         let packages = self.sink_packages()?;
-        self.ensure_target()?;
+        let route = self.choose_route()?;
+        let out_dir = self.sinks_out_dir();
+        fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
 
         let started = Instant::now();
+        let outputs = match route {
+            Route::Wasip2 => self.build_sinks_wasip2(&packages, &out_dir)?,
+            Route::Debian => self.build_sinks_debian(&packages, &out_dir)?,
+        };
+        let build_time = started.elapsed();
+        for out in &outputs {
+            let size = fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "{}  {} bytes ({:.1} KiB)",
+                out.display(),
+                size,
+                size as f64 / 1024.0
+            );
+        }
+        println!(
+            "built {} sink component(s) in {:.1}s ({route:?} route)",
+            outputs.len(),
+            build_time.as_secs_f64()
+        );
+        Ok(outputs)
+    }
+
+    /// wasm32-wasip2 unless `CONDUIT_RUST_WASM_ROUTE` says otherwise or the target cannot be had.
+    fn choose_route(&self) -> Result<Route> {
+        match Route::requested()? {
+            Some(Route::Debian) => Ok(Route::Debian),
+            Some(Route::Wasip2) => self
+                .ensure_target()
+                .map(|()| Route::Wasip2)
+                .map_err(|e| format!("{e}, or unset {ROUTE_ENV} to use Debian's rustc-web")),
+            None => match self.ensure_target() {
+                Ok(()) => Ok(Route::Wasip2),
+                Err(e) => {
+                    eprintln!(
+                        "xtask: {e}; falling back to Debian's rustc-web for {}",
+                        debian_wasm::TARGET
+                    );
+                    Ok(Route::Debian)
+                }
+            },
+        }
+    }
+
+    /// The ordinary route: rustup's wasm32-wasip2 links components directly.
+    fn build_sinks_wasip2(&self, packages: &[SinkPackage], out_dir: &Path) -> Result<Vec<PathBuf>> {
         let mut cmd = self.cargo();
         cmd.args(["build", "--target", TARGET, "--profile", PROFILE]);
-        for p in &packages {
+        for p in packages {
             cmd.args(["-p", &p.package]);
         }
         run(&mut cmd)?;
-        let build_time = started.elapsed();
 
-        let out_dir = self.sinks_out_dir();
-        fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
         let built_dir = self.target_dir.join(TARGET).join(PROFILE);
         let mut outputs = Vec::new();
-        for p in &packages {
+        for p in packages {
             let built = built_dir.join(format!("{}.wasm", p.crate_name));
             let out = out_dir.join(format!("{}.wasm", p.package));
             fs::copy(&built, &out).map_err(|e| {
@@ -195,20 +253,8 @@ impl Workspace {
                     p.package
                 )
             })?;
-            let size = fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-            println!(
-                "{}  {} bytes ({:.1} KiB)",
-                out.display(),
-                size,
-                size as f64 / 1024.0
-            );
             outputs.push(out);
         }
-        println!(
-            "built {} sink component(s) in {:.1}s",
-            outputs.len(),
-            build_time.as_secs_f64()
-        );
         Ok(outputs)
     }
 
@@ -234,8 +280,7 @@ impl Workspace {
             Err(e) => {
                 return Err(format!(
                     "the {TARGET} target is needed and rustup is not available ({e}): install \
-                     rustup and run `rustup target add {TARGET}` (see /work/shared/toolchain.md \
-                     for the Debian rustc-web fallback)"
+                     rustup and run `rustup target add {TARGET}`"
                 ))
             }
         }
@@ -257,8 +302,7 @@ impl Workspace {
                 Err(format!(
                     "the {TARGET} target is missing and `timeout 120 rustup target add {TARGET}` \
                      failed ({why}): install it with `rustup target add {TARGET}` when rustup's \
-                     server is reachable (see /work/shared/toolchain.md for the Debian rustc-web \
-                     fallback)"
+                     server is reachable"
                 ))
             }
         }

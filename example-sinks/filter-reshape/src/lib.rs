@@ -314,7 +314,8 @@ impl Sink for FilterReshape {
     }
 
     fn publish(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        // The SDK's stdout: std's discards output on wasm32-unknown-unknown (see its `io`).
+        let mut out = BufWriter::with_capacity(64 * 1024, conduit_sink_sdk::io::stdout());
         self.spec.write_batch(batch, &mut out)?;
         out.flush()
             .map_err(|e| SinkError::retryable(format!("writing to standard output: {e}")))

@@ -13,9 +13,11 @@
 pub mod resp;
 
 use std::io::{BufReader, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
+// The SDK's stream is std's on wasm32-wasip2 and calls wasi:sockets itself on
+// wasm32-unknown-unknown, where std has no network.
+use conduit_sink_sdk::net::TcpStream;
 use conduit_sink_sdk::{format, Batch, ChangeView, Config, Sink, SinkError};
 
 use resp::{encode_command, read_reply, Reply};
@@ -142,7 +144,7 @@ impl RedisStream {
 
 fn open(settings: &Settings) -> Result<BufReader<TcpStream>, SinkError> {
     let addr = &settings.addr;
-    let stream = TcpStream::connect(addr.as_str())
+    let stream = TcpStream::connect(addr)
         .map_err(|e| SinkError::retryable(format!("connecting to redis at {addr}: {e}")))?;
     // Not every platform supports these; a sink without them still works.
     let _ = stream.set_nodelay(true);

@@ -11,7 +11,8 @@ impl Sink for StdoutJson {
     }
 
     fn publish(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        // The SDK's stdout: std's discards output on wasm32-unknown-unknown (see its `io`).
+        let mut out = BufWriter::with_capacity(64 * 1024, conduit_sink_sdk::io::stdout());
         batch
             .write_json_lines(&mut out)
             .and_then(|()| out.flush())

@@ -135,4 +135,71 @@ mod tests {
         assert_eq!(parse_timestamptz("infinity"), None);
         assert_eq!(parse_timestamptz("2026-11-24 10:15:30 BC"), None);
     }
+
+    /// Structural properties that do not reuse the conversion being tested.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn is_leap(y: i64) -> bool {
+            (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn consecutive_days_months_and_years(y in 1i64..=9999, m in 1u32..=12, d in 1u32..=27) {
+                let date = |y: i64, m: u32, d: u32| parse_date(&format!("{y:04}-{m:02}-{d:02}")).unwrap();
+                prop_assert_eq!(date(y, m, d + 1), date(y, m, d) + 1);
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                let month_len = date(ny, nm, 1) - date(y, m, 1);
+                let expected = match m {
+                    2 if is_leap(y) => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                prop_assert_eq!(month_len, expected);
+                let year_len = date(y + 1, 1, 1) - date(y, 1, 1);
+                prop_assert_eq!(year_len, if is_leap(y) { 366 } else { 365 });
+            }
+
+            #[test]
+            fn times_and_offsets(
+                days in 0i64..100_000,
+                h in 0i64..24, m in 0i64..60, s in 0i64..60, frac in 0i64..1_000_000,
+                oh in 0i64..16, om in 0i64..60, negative in any::<bool>(),
+            ) {
+                let time = format!("{h:02}:{m:02}:{s:02}.{frac:06}");
+                let micros = ((h * 60 + m) * 60 + s) * MICROS_PER_SECOND + frac;
+                prop_assert_eq!(parse_time(&time), Some(micros));
+                let (y, mo, d) = civil_from_days(days);
+                let local = format!("{y:04}-{mo:02}-{d:02} {time}");
+                prop_assert_eq!(parse_timestamp(&local), Some(days * MICROS_PER_DAY + micros));
+                let sign = if negative { '-' } else { '+' };
+                let offset = (oh * 3600 + om * 60) * MICROS_PER_SECOND;
+                let utc = days * MICROS_PER_DAY + micros + if negative { offset } else { -offset };
+                prop_assert_eq!(parse_timestamptz(&format!("{local}{sign}{oh:02}:{om:02}")), Some(utc));
+            }
+        }
+
+        /// The date `days` after 1970-01-01, by walking months (slow, obviously right).
+        fn civil_from_days(mut days: i64) -> (i64, u32, u32) {
+            let (mut y, mut m) = (1970i64, 1u32);
+            loop {
+                let len = match m {
+                    2 if is_leap(y) => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                if days < len {
+                    return (y, m, days as u32 + 1);
+                }
+                days -= len;
+                (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            }
+        }
+    }
 }

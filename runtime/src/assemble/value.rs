@@ -209,4 +209,105 @@ mod tests {
             Value::Other("[0:1]={1,2}".into())
         );
     }
+
+    /// Property tests over the same surface as the `value_text` fuzz target in `fuzz/`.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const SCALARS: [ScalarKind; 13] = {
+            use ScalarKind::*;
+            [
+                Int,
+                Float,
+                Bool,
+                Numeric,
+                Text,
+                Bytea,
+                Json,
+                Timestamptz,
+                Timestamp,
+                Date,
+                Time,
+                Uuid,
+                Other,
+            ]
+        };
+
+        fn check_every_kind(text: &str) {
+            for scalar in SCALARS {
+                for kind in [Kind::Scalar(scalar), Kind::Array(scalar)] {
+                    match parse_value(kind, text) {
+                        Value::Other(kept) => assert_eq!(kept, text, "{kind:?}"),
+                        Value::Array(items) => {
+                            assert!(matches!(kind, Kind::Array(_)), "{kind:?}");
+                            assert_eq!(Some(items.len()), parse_array(text).map(|a| a.len()));
+                        }
+                        _ => assert!(matches!(kind, Kind::Scalar(_)), "{kind:?}"),
+                    }
+                }
+            }
+        }
+
+        /// How `array_out` writes an element: quoted when empty, `NULL`-like, or containing
+        /// whitespace or `{}",\`; `"` and `\` escaped inside quotes.
+        fn array_literal(items: &[Option<String>]) -> String {
+            let elements: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    None => "NULL".to_string(),
+                    Some(s)
+                        if s.is_empty()
+                            || s.eq_ignore_ascii_case("NULL")
+                            || s.chars().any(|c| {
+                                matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace()
+                            }) =>
+                    {
+                        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+                    }
+                    Some(s) => s.clone(),
+                })
+                .collect();
+            format!("{{{}}}", elements.join(","))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn arbitrary_text_never_panics(text in any::<String>()) {
+                check_every_kind(&text);
+            }
+
+            /// Text made of the characters these parsers branch on, so that most cases get
+            /// past the first check.
+            #[test]
+            fn value_like_text_never_panics(text in r#"[-+0-9:. {}",\\NULLtfxTZBCa-f]{0,40}"#) {
+                check_every_kind(&text);
+            }
+
+            #[test]
+            fn numbers_and_bytes_round_trip(i in any::<i64>(), f in any::<f64>(), b in any::<Vec<u8>>()) {
+                prop_assert_eq!(parse_value(Kind::Scalar(ScalarKind::Int), &i.to_string()), Value::Int(i));
+                let v = parse_value(Kind::Scalar(ScalarKind::Float), &f.to_string());
+                prop_assert!(
+                    matches!(v, Value::Float(g) if g == f || (g.is_nan() && f.is_nan())),
+                    "{f} gave {v:?}"
+                );
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                prop_assert_eq!(parse_value(Kind::Scalar(ScalarKind::Bytea), &format!("\\x{hex}")), Value::Bytes(b));
+            }
+
+            #[test]
+            fn arrays_round_trip(items in prop::collection::vec(prop::option::of(any::<String>()), 0..6)) {
+                let literal = array_literal(&items);
+                prop_assert_eq!(parse_array(&literal), Some(items.clone()), "{}", literal);
+                let expected: Vec<Datum> = items
+                    .into_iter()
+                    .map(|i| i.map_or(Datum::Null, Datum::Text))
+                    .collect();
+                prop_assert_eq!(parse_value(Kind::Array(ScalarKind::Text), &literal), Value::Array(expected));
+            }
+        }
+    }
 }

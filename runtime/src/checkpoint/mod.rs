@@ -1,4 +1,5 @@
-//! Durable positions: per tenant, the end LSN of the last transaction its sink accepted.
+//! Durable positions: per tenant, the end LSN of the last transaction its sink accepted, and how
+//! far into the next one it got when that one was delivered in slices.
 //!
 //! PostgreSQL's slot remembers what we confirmed too, but the slot's position is written to disk
 //! only at the server's checkpoints and can move backwards after a server crash, and a status
@@ -23,11 +24,101 @@ pub struct StreamId {
     pub slot: String,
 }
 
+/// Where a tenant stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// End LSN of the last transaction the sink accepted whole. The slot never moves past the
+    /// least of these: the server is never told about part of a transaction.
+    pub lsn: Lsn,
+    /// The transaction after `lsn`, when its first slices were accepted but not its last: after a
+    /// restart (a deploy's SIGTERM, or a crash) its delivery resumes after the change it names
+    /// instead of from its start, so a large transaction is not delivered twice.
+    pub partial: Option<Partial>,
+}
+
+/// Part of one transaction accepted: its changes up to and including `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    pub end_lsn: Lsn,
+    pub seq: u32,
+}
+
+impl Position {
+    pub fn at(lsn: Lsn) -> Position {
+        Position { lsn, partial: None }
+    }
+
+    /// Whether the change `seq` of the transaction ending at `end_lsn` was accepted.
+    pub fn covers(&self, end_lsn: Lsn, seq: u32) -> bool {
+        end_lsn <= self.lsn
+            || self
+                .partial
+                .is_some_and(|p| p.end_lsn == end_lsn && seq <= p.seq)
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.lsn)?;
+        if let Some(p) = self.partial {
+            write!(
+                f,
+                " and change {} of the transaction ending at {}",
+                p.seq, p.end_lsn
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
     stream: StreamId,
-    /// Tenant id → position in PostgreSQL's X/X form, so the file is readable by people.
-    positions: BTreeMap<String, String>,
+    /// Tenant id → position, LSNs in PostgreSQL's X/X form so the file is readable by people.
+    positions: BTreeMap<String, StoredPosition>,
+}
+
+/// A bare `"X/X"` when no transaction is part-way (and in files written before slices were
+/// tracked), else an object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredPosition {
+    Lsn(String),
+    Partial {
+        lsn: String,
+        partial_end_lsn: String,
+        partial_seq: u32,
+    },
+}
+
+impl StoredPosition {
+    fn from_position(p: &Position) -> StoredPosition {
+        match p.partial.filter(|partial| partial.end_lsn > p.lsn) {
+            None => StoredPosition::Lsn(p.lsn.to_string()),
+            Some(partial) => StoredPosition::Partial {
+                lsn: p.lsn.to_string(),
+                partial_end_lsn: partial.end_lsn.to_string(),
+                partial_seq: partial.seq,
+            },
+        }
+    }
+
+    fn into_position(self) -> Result<Position, String> {
+        Ok(match self {
+            StoredPosition::Lsn(lsn) => Position::at(lsn.parse()?),
+            StoredPosition::Partial {
+                lsn,
+                partial_end_lsn,
+                partial_seq,
+            } => Position {
+                lsn: lsn.parse()?,
+                partial: Some(Partial {
+                    end_lsn: partial_end_lsn.parse()?,
+                    seq: partial_seq,
+                }),
+            },
+        })
+    }
 }
 
 /// Every tenant's position for one stream, in one file, replaced atomically: one fsync covers
@@ -56,7 +147,7 @@ impl CheckpointStore {
     }
 
     /// The stored positions for this stream (empty when there are none).
-    pub fn load(&self) -> anyhow::Result<BTreeMap<String, Lsn>> {
+    pub fn load(&self) -> anyhow::Result<BTreeMap<String, Position>> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -74,13 +165,13 @@ impl CheckpointStore {
         stored
             .positions
             .into_iter()
-            .map(|(tenant, lsn)| Ok((tenant, lsn.parse().map_err(anyhow::Error::msg)?)))
+            .map(|(tenant, p)| Ok((tenant, p.into_position().map_err(anyhow::Error::msg)?)))
             .collect()
     }
 
     /// Makes `positions` durable: written to a temporary file, fsynced, renamed over the old one,
     /// and the directory fsynced so the rename itself survives a crash.
-    pub fn store(&self, positions: &BTreeMap<String, Lsn>) -> anyhow::Result<()> {
+    pub fn store(&self, positions: &BTreeMap<String, Position>) -> anyhow::Result<()> {
         let dir = self
             .path
             .parent()
@@ -91,7 +182,7 @@ impl CheckpointStore {
             stream: self.stream.clone(),
             positions: positions
                 .iter()
-                .map(|(t, l)| (t.clone(), l.to_string()))
+                .map(|(t, p)| (t.clone(), StoredPosition::from_position(p)))
                 .collect(),
         };
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
@@ -137,10 +228,19 @@ mod tests {
         let store = CheckpointStore::new(dir.path(), stream("s1"));
         assert!(store.load().unwrap().is_empty());
         let mut positions = BTreeMap::new();
-        positions.insert("a".to_string(), Lsn(0x16_B374_D848));
+        positions.insert("a".to_string(), Position::at(Lsn(0x16_B374_D848)));
         store.store(&positions).unwrap();
-        positions.insert("a".to_string(), Lsn(0x16_B374_D900));
-        positions.insert("b".to_string(), Lsn(7));
+        positions.insert("a".to_string(), Position::at(Lsn(0x16_B374_D900)));
+        positions.insert(
+            "b".to_string(),
+            Position {
+                lsn: Lsn(7),
+                partial: Some(Partial {
+                    end_lsn: Lsn(0x20),
+                    seq: 999,
+                }),
+            },
+        );
         store.store(&positions).unwrap();
         assert_eq!(store.load().unwrap(), positions);
         assert!(CheckpointStore::new(dir.path(), stream("s2"))
@@ -155,6 +255,35 @@ mod tests {
             .load()
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn reads_files_from_before_partial_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::new(dir.path(), stream("s1"));
+        std::fs::create_dir_all(store.path().parent().unwrap()).unwrap();
+        std::fs::write(
+            store.path(),
+            r#"{"stream":{"system_id":"7312","database":"app","slot":"s1"},"positions":{"a":"16/B374D848"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            store.load().unwrap()["a"],
+            Position::at(Lsn(0x16_B374_D848))
+        );
+    }
+
+    #[test]
+    fn a_position_covers_whole_transactions_and_the_accepted_part_of_the_next() {
+        let p = Position {
+            lsn: Lsn(100),
+            partial: Some(Partial {
+                end_lsn: Lsn(200),
+                seq: 4,
+            }),
+        };
+        assert!(p.covers(Lsn(100), 50) && p.covers(Lsn(200), 4));
+        assert!(!p.covers(Lsn(200), 5) && !p.covers(Lsn(150), 0) && !p.covers(Lsn(300), 0));
     }
 
     #[test]

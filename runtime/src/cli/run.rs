@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::demo;
 use super::tenants::{self, TenantPlan};
+use crate::checkpoint::CheckpointStore;
 use crate::config::FileConfig;
 use crate::error::SetupError;
 use crate::pipeline::{self, PipelineConfig, TenantSetup};
@@ -213,7 +214,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         });
     }
     drop(outcome_tx);
-    setup::ensure_publication_and_slot(&client, &run.spec).await?;
+    let stream = setup::stream_id(&client, &run.spec.slot).await?;
+    let checkpoint = CheckpointStore::new(&run.state_dir, stream);
+    setup::ensure_publication_and_slot(&client, &run.spec, &checkpoint).await?;
 
     let mut cfg = PipelineConfig::new(conn, run.spec, run.state_dir);
     cfg.quarantine = run.multi_tenant;

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::assemble::{RowChange, Transaction};
+use crate::checkpoint::Partial;
 use crate::sandbox::bindings::Batch;
 use crate::source::lsn::Lsn;
 
@@ -21,6 +22,9 @@ pub struct ReadyBatch {
     /// End LSN of the last transaction this batch completes; `None` when the batch is a slice
     /// from the middle of a large transaction, which must not be acknowledged yet.
     pub ack: Option<Lsn>,
+    /// When the batch ends inside a transaction: that transaction and its last change here, so
+    /// that a restart can resume after it (see [`crate::checkpoint::Position`]).
+    pub partial: Option<Partial>,
 }
 
 /// FIFO of committed transactions. Small transactions are packed together into one batch; a
@@ -71,8 +75,9 @@ impl Batcher {
     /// filtered out) produce a batch with no changes whose only purpose is the acknowledgement;
     /// the caller need not call the sink for it.
     pub fn next_batch(&mut self) -> Option<ReadyBatch> {
-        let mut changes = Vec::new();
+        let mut changes: Vec<RowChange> = Vec::new();
         let mut ack = None;
+        let mut partial = None;
         while let Some(front) = self.queue.front_mut() {
             let room = self.max_changes - changes.len();
             if front.changes.len() > room && !changes.is_empty() {
@@ -81,6 +86,15 @@ impl Batcher {
             let take = front.changes.len().min(room);
             changes.extend(front.changes.drain(..take));
             self.queued_changes -= take;
+            if let Some(c) = changes.last().filter(|_| take > 0) {
+                partial = Some(Partial {
+                    end_lsn: Lsn(front.end_lsn),
+                    seq: c.change.seq,
+                });
+            }
+            if front.changes.is_empty() && front.last {
+                partial = None;
+            }
             if front.changes.is_empty() {
                 if front.last {
                     ack = Some(Lsn(front.end_lsn));
@@ -100,12 +114,13 @@ impl Batcher {
         Some(ReadyBatch {
             batch: into_batch(changes),
             ack,
+            partial,
         })
     }
 }
 
 /// Lists each table description once per batch and points the changes at it.
-fn into_batch(changes: Vec<RowChange>) -> Batch {
+pub(super) fn into_batch(changes: Vec<RowChange>) -> Batch {
     let mut relations = Vec::new();
     let mut index: HashMap<*const crate::assemble::RelationInfo, u32> = HashMap::new();
     let changes = changes
@@ -199,17 +214,18 @@ mod tests {
                     b.batch.changes.first().map(|c| c.seq),
                     b.batch.changes.len(),
                     b.ack,
+                    b.partial.map(|p| (p.end_lsn, p.seq)),
                 )
             })
             .collect();
         assert_eq!(
             acks,
             vec![
-                (Some(0), 4, None),
-                (Some(4), 4, None),
+                (Some(0), 4, None, Some((Lsn(100), 3))),
+                (Some(4), 4, None, Some((Lsn(100), 7))),
                 // The last slice shares its batch with the next transaction, so accepting it
                 // acknowledges both.
-                (Some(8), 3, Some(Lsn(200))),
+                (Some(8), 3, Some(Lsn(200)), None),
             ]
         );
     }
@@ -223,11 +239,17 @@ mod tests {
         let first = q.next_batch().unwrap();
         assert_eq!(first.batch.changes.len(), 4);
         assert_eq!(first.ack, Some(Lsn(100)), "only the complete transaction");
+        assert_eq!(
+            first.partial.map(|p| (p.end_lsn, p.seq)),
+            Some((Lsn(200), 2)),
+            "and how far into the next one"
+        );
         q.push_part(txn(200, 2, &a), false);
         q.push_part(txn(200, 0, &a), false);
         q.push_part(txn(200, 1, &a), true);
         let rest = q.next_batch().unwrap();
         assert_eq!((rest.batch.changes.len(), rest.ack), (3, Some(Lsn(200))));
+        assert!(rest.partial.is_none());
         assert!(q.next_batch().is_none());
     }
 

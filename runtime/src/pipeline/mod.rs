@@ -6,6 +6,7 @@
 //! so a slow sink never makes the server drop us. Tenants progress independently; the slot's
 //! flush position is the least of their positions.
 
+mod backlog;
 mod batcher;
 mod session;
 pub mod status;

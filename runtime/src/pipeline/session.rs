@@ -6,11 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
+use super::backlog::Backlog;
 use super::status::{self, RunStatus, TenantStatus};
 use super::tenant::{Tenant, TenantSetup, TenantState};
 use super::PipelineConfig;
 use crate::assemble::{Assembler, Replay, StreamedTransactions, Transaction, TypeRegistry};
-use crate::checkpoint::{CheckpointStore, StreamId};
+use crate::checkpoint::{CheckpointStore, Position, StreamId};
 use crate::decode::{decode, DecodeContext, Message};
 use crate::error::SetupError;
 use crate::sandbox::worker::{Outcome, SinkWorker};
@@ -18,7 +19,7 @@ use crate::source::lsn::Lsn;
 use crate::source::session as repl;
 use crate::source::setup::{self, load_types};
 use crate::source::stream::{ReplicationStream, ServerMessage};
-use crate::source::wire::WireError;
+use crate::source::wire::{ServerError, WireError};
 
 /// What a run did, printed when it ends.
 #[derive(Debug, Default, Clone)]
@@ -99,7 +100,15 @@ pub async fn run(
         let stream = match repl::start(conn, &cfg.spec, start, state.protocol).await {
             Ok(s) => s,
             Err(WireError::Setup(e)) => return Err(e.into()),
-            Err(e) => return Err(e).context("starting replication"),
+            Err(WireError::Server(e)) => return Err(state.refused(e).into()),
+            Err(e) => {
+                tracing::warn!("starting replication failed, retrying in {backoff:?}: {e}");
+                if wait_or_shutdown(&mut shutdown, backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
         };
         tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
         backoff = Duration::from_secs(1);
@@ -158,14 +167,40 @@ impl Loop<'_> {
     fn open_checkpoint(&mut self, stream: StreamId) -> anyhow::Result<()> {
         let store = CheckpointStore::new(&self.cfg.state_dir, stream);
         let stored = store.load()?;
-        for setup in self.setups.take().unwrap_or_default() {
+        let setups = self.setups.take().unwrap_or_default();
+        // One tenant stops the stream when it falls behind; several spill, so that the slow one
+        // does not hold up the others (see `backlog`).
+        let spill = setups.len() > 1;
+        let backlog_dir = self.cfg.state_dir.join("backlog").join(&self.cfg.spec.slot);
+        for setup in setups {
             let position = stored.get(&*setup.id).copied().unwrap_or_default();
             tracing::info!(tenant = %setup.id, "resuming after {position}");
-            self.tenants.push(Tenant::new(setup, position));
+            let backlog =
+                spill.then(|| Backlog::new(backlog_dir.join(format!("{}.jsonl", setup.id))));
+            self.tenants.push(Tenant::new(setup, position, backlog));
         }
         tracing::info!(checkpoint = %store.path().display(), "positions");
         self.checkpoint = Some(store);
         Ok(())
+    }
+
+    /// Why the server refused to stream from the slot, said so that the user knows what to do.
+    /// Each of these is final: retrying cannot bring a dropped or invalidated slot back.
+    fn refused(&self, e: ServerError) -> SetupError {
+        let slot = &self.cfg.spec.slot;
+        match (e.code.as_str(), &self.checkpoint) {
+            ("42704", Some(store)) => setup::slot_gone(slot, store, self.slot_position()),
+            ("55000", _)
+                if e.message
+                    .contains("cannot read from logical replication slot") =>
+            {
+                setup::slot_lost(slot)
+            }
+            _ => SetupError::new(format!(
+                "the server refused to stream from replication slot {slot:?}: {}",
+                e.message
+            )),
+        }
     }
 
     /// The slot may move up to the least position over all tenants, quarantined ones included:
@@ -173,7 +208,7 @@ impl Loop<'_> {
     fn slot_position(&self) -> Lsn {
         self.tenants
             .iter()
-            .map(|t| t.durable)
+            .map(|t| t.durable.lsn)
             .min()
             .unwrap_or_default()
     }
@@ -226,7 +261,8 @@ impl Loop<'_> {
                                 // Nothing of a tenant with nothing pending lies between its
                                 // position and the server's WAL end, so that WAL may go (an
                                 // idle or filtered-out database).
-                                for t in self.tenants.iter_mut().filter(|t| t.active() && t.idle()) {
+                                let idle = |t: &&mut Tenant| t.active() && t.idle() && t.partial.is_none();
+                                for t in self.tenants.iter_mut().filter(idle) {
                                     t.accepted = t.accepted.max(wal_end);
                                 }
                             }
@@ -365,16 +401,19 @@ impl Loop<'_> {
     }
 
     async fn offer(&mut self, txn: Transaction, last: bool) {
-        if let [only] = self.tenants.as_mut_slice() {
-            if only.routes_everything() {
-                only.push(txn, last);
-                return;
-            }
-        }
         let mut failed = Vec::new();
-        for (i, t) in self.tenants.iter_mut().enumerate() {
-            if let Err(e) = t.offer_part(&txn, last) {
-                failed.push((i, format!("routing failed: {e}")));
+        match self.tenants.as_mut_slice() {
+            [only] if only.routes_everything() => {
+                if let Err(e) = only.push(txn, last) {
+                    failed.push((0, e));
+                }
+            }
+            tenants => {
+                for (i, t) in tenants.iter_mut().enumerate() {
+                    if let Err(e) = t.offer_part(&txn, last) {
+                        failed.push((i, e));
+                    }
+                }
             }
         }
         for (i, reason) in failed {
@@ -438,7 +477,7 @@ impl Loop<'_> {
                     return Err(SetupError::new(format!(
                         "{error}; nothing after {} was acknowledged, so the changes stay in slot \
                          {:?} until the sink accepts them",
-                        t.durable, self.cfg.spec.slot
+                        t.durable.lsn, self.cfg.spec.slot
                     ))
                     .into());
                 }
@@ -465,26 +504,26 @@ impl Loop<'_> {
         self.stream_block = None;
         self.replay = None;
         for t in &mut self.tenants {
-            t.batcher.clear();
-            t.skip_through = t.durable;
+            t.clear_queue();
+            t.skip = t.durable;
         }
     }
 
     /// Writes every tenant's accepted position to the checkpoint file if any moved.
     fn make_durable(&mut self) -> anyhow::Result<()> {
-        if self.tenants.iter().all(|t| t.accepted <= t.durable) {
+        if self.tenants.iter().all(|t| t.position() == t.durable) {
             return Ok(());
         }
-        let positions: BTreeMap<String, Lsn> = self
+        let positions: BTreeMap<String, Position> = self
             .tenants
             .iter()
-            .map(|t| (t.id.to_string(), t.accepted.max(t.durable)))
+            .map(|t| (t.id.to_string(), t.position()))
             .collect();
         if let Some(store) = &self.checkpoint {
             store.store(&positions)?;
         }
         for t in &mut self.tenants {
-            t.durable = t.durable.max(t.accepted);
+            t.durable = t.position();
         }
         Ok(())
     }
@@ -508,7 +547,7 @@ impl Loop<'_> {
     fn report(&mut self) {
         let limit = self.cfg.max_wal_lag_bytes;
         for t in &mut self.tenants {
-            let lag = self.received.0.saturating_sub(t.durable.0);
+            let lag = self.received.0.saturating_sub(t.durable.lsn.0);
             let recently = t
                 .lag_warned
                 .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
@@ -518,7 +557,7 @@ impl Loop<'_> {
                     "tenant holds back {} MiB of WAL (position {}, server at {}): the slot cannot \
                      advance past it",
                     lag >> 20,
-                    t.durable,
+                    t.durable.lsn,
                     self.received
                 );
                 t.lag_warned = Some(Instant::now());
@@ -555,11 +594,12 @@ impl Loop<'_> {
                         id: t.id.to_string(),
                         state: state.into(),
                         reason,
-                        position_lsn: t.durable.to_string(),
-                        queued_changes: t.batcher.queued_changes(),
+                        position_lsn: t.durable.lsn.to_string(),
+                        queued_changes: t.queued_changes(),
+                        spilled_changes: t.spilled_changes(),
                         delivered_changes: t.stats.delivered_changes,
                         delivered_batches: t.stats.delivered_batches,
-                        lag_bytes: self.received.0.saturating_sub(t.durable.0),
+                        lag_bytes: self.received.0.saturating_sub(t.durable.lsn.0),
                     }
                 })
                 .collect(),

@@ -28,7 +28,10 @@ pub struct TenantStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub position_lsn: String,
+    /// Changes waiting for the sink, `spilled_changes` of them on disk.
     pub queued_changes: usize,
+    #[serde(default)]
+    pub spilled_changes: usize,
     pub delivered_changes: u64,
     pub delivered_batches: u64,
     /// Bytes of WAL between this tenant's position and what the server has sent.

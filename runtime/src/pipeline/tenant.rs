@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::backlog::Backlog;
 use super::batcher::Batcher;
 use crate::assemble::Transaction;
+use crate::checkpoint::{Partial, Position};
 use crate::route::TenantRouter;
 use crate::sandbox::worker::{Request, SinkWorker};
 use crate::source::lsn::Lsn;
@@ -33,6 +35,7 @@ pub enum TenantState {
 pub(super) struct InFlight {
     pub token: u64,
     pub ack: Option<Lsn>,
+    pub partial: Option<Partial>,
     pub changes: usize,
 }
 
@@ -46,14 +49,20 @@ pub(super) struct Tenant {
     pub id: Arc<str>,
     router: Option<TenantRouter>,
     pub batcher: Batcher,
+    /// Where this tenant's share goes once `batcher` holds `max_queue` changes, so that a slow
+    /// tenant does not stop the stream for the others. `None` with a single tenant: there the
+    /// loop simply stops reading (the server keeps the WAL) and nothing needs the disk.
+    backlog: Option<Backlog>,
     worker: Option<SinkWorker>,
     pub in_flight: Option<InFlight>,
     /// Everything up to here is accepted (by the sink, or because nothing of it was routed here).
     pub accepted: Lsn,
+    /// The first slices of the transaction after `accepted`, when the sink accepted those.
+    pub partial: Option<Partial>,
     /// What the checkpoint file holds for this tenant.
-    pub durable: Lsn,
-    /// Transactions ending at or before this were accepted in an earlier session.
-    pub skip_through: Lsn,
+    pub durable: Position,
+    /// What was accepted in an earlier session (or before a reconnect): not delivered again.
+    pub skip: Position,
     pub state: TenantState,
     max_queue: usize,
     pub stats: TenantStats,
@@ -61,11 +70,11 @@ pub(super) struct Tenant {
 }
 
 impl Tenant {
-    pub fn new(setup: TenantSetup, stored: Lsn) -> Tenant {
+    pub fn new(setup: TenantSetup, stored: Position, backlog: Option<Backlog>) -> Tenant {
         let (worker, state) = match setup.worker {
             Ok(w) => (Some(w), TenantState::Active),
             Err(reason) => {
-                tracing::error!(tenant = %setup.id, "tenant quarantined at {stored}: {reason}");
+                tracing::error!(tenant = %setup.id, "tenant quarantined at {}: {reason}", stored.lsn);
                 (None, TenantState::Quarantined { reason })
             }
         };
@@ -73,11 +82,13 @@ impl Tenant {
             id: setup.id,
             router: setup.router,
             batcher: Batcher::new(setup.max_batch),
+            backlog,
             worker,
             in_flight: None,
-            accepted: stored,
+            accepted: stored.lsn,
+            partial: stored.partial,
             durable: stored,
-            skip_through: stored,
+            skip: stored,
             state,
             max_queue: setup.max_queue,
             stats: TenantStats::default(),
@@ -91,12 +102,75 @@ impl Tenant {
 
     /// Nothing of this tenant is queued or in flight.
     pub fn idle(&self) -> bool {
-        self.in_flight.is_none() && self.batcher.is_empty()
+        self.in_flight.is_none()
+            && self.batcher.is_empty()
+            && self.backlog.as_ref().is_none_or(Backlog::is_empty)
     }
 
-    /// The queue is at its bound: the loop stops reading until it drains.
+    /// The queue is at its bound and cannot spill: the loop stops reading until it drains.
     pub fn full(&self) -> bool {
-        self.active() && self.batcher.queued_changes() >= self.max_queue
+        self.active() && self.backlog.is_none() && self.batcher.queued_changes() >= self.max_queue
+    }
+
+    /// Changes waiting for the sink, in memory and on disk.
+    pub fn queued_changes(&self) -> usize {
+        self.batcher.queued_changes() + self.backlog.as_ref().map_or(0, Backlog::changes)
+    }
+
+    /// Changes waiting on disk.
+    pub fn spilled_changes(&self) -> usize {
+        self.backlog.as_ref().map_or(0, Backlog::changes)
+    }
+
+    /// Drops everything queued (the server will send it again).
+    pub fn clear_queue(&mut self) {
+        self.batcher.clear();
+        if let Some(b) = &mut self.backlog {
+            b.clear();
+        }
+    }
+
+    /// Queues a part behind everything already queued: in memory while there is room and nothing
+    /// is on disk (order is kept by never overtaking the backlog), else on disk.
+    fn enqueue(&mut self, txn: Transaction, last: bool) -> Result<(), String> {
+        let max_queue = self.max_queue;
+        let in_memory = self.batcher.queued_changes();
+        match &mut self.backlog {
+            Some(backlog) if !backlog.is_empty() || in_memory >= max_queue => {
+                if backlog.is_empty() {
+                    tracing::info!(
+                        tenant = %self.id,
+                        "the sink is behind by {in_memory} changes: queueing the rest in {}",
+                        backlog.path().display()
+                    );
+                }
+                backlog.push(txn, last).map_err(|e| {
+                    format!(
+                        "could not queue changes on disk in {}: {e}",
+                        backlog.path().display()
+                    )
+                })
+            }
+            _ => {
+                self.batcher.push_part(txn, last);
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves parts from disk back into memory while there is room.
+    fn refill(&mut self) -> Result<(), String> {
+        let Some(backlog) = &mut self.backlog else {
+            return Ok(());
+        };
+        while self.batcher.queued_changes() < self.max_queue {
+            match backlog.pop() {
+                Ok(Some((txn, last))) => self.batcher.push_part(txn, last),
+                Ok(None) => break,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
     }
 
     pub fn routes_everything(&self) -> bool {
@@ -107,18 +181,32 @@ impl Tenant {
     /// moves the tenant's position); `last` marks a transaction's last part. Returns an error
     /// message when routing failed, which quarantines the tenant.
     pub fn offer_part(&mut self, txn: &Transaction, last: bool) -> Result<(), String> {
-        if !self.active() || Lsn(txn.end_lsn) <= self.skip_through {
+        let end = Lsn(txn.end_lsn);
+        if !self.active() || end <= self.skip.lsn {
             return Ok(());
         }
+        let skip = self.skip;
         let mut changes = Vec::new();
         if let Some(router) = &mut self.router {
-            for rc in &txn.changes {
-                if let Some(routed) = router.route(rc).map_err(|e| e.to_string())? {
+            for rc in txn
+                .changes
+                .iter()
+                .filter(|c| !skip.covers(end, c.change.seq))
+            {
+                if let Some(routed) = router
+                    .route(rc)
+                    .map_err(|e| format!("routing failed: {e}"))?
+                {
                     changes.push(routed);
                 }
             }
         } else {
-            changes = txn.changes.clone();
+            changes = txn
+                .changes
+                .iter()
+                .filter(|c| !skip.covers(end, c.change.seq))
+                .cloned()
+                .collect();
         }
         if changes.is_empty() && self.idle() {
             // Nothing here for this tenant and nothing before it pending: the position moves on
@@ -128,32 +216,41 @@ impl Tenant {
             }
             return Ok(());
         }
-        self.batcher.push_part(
+        self.enqueue(
             Transaction {
                 changes,
                 ..Transaction::header_of(txn)
             },
             last,
-        );
-        Ok(())
+        )
     }
 
     /// Queues a whole transaction without routing or copying (a tenant that sees everything).
-    pub fn push(&mut self, txn: Transaction, last: bool) {
-        if self.active() && Lsn(txn.end_lsn) > self.skip_through {
-            self.batcher.push_part(txn, last);
+    pub fn push(&mut self, mut txn: Transaction, last: bool) -> Result<(), String> {
+        let end = Lsn(txn.end_lsn);
+        if !self.active() || end <= self.skip.lsn {
+            return Ok(());
         }
+        if self.skip.partial.is_some_and(|p| p.end_lsn == end) {
+            let skip = self.skip;
+            txn.changes.retain(|c| !skip.covers(end, c.change.seq));
+        }
+        self.enqueue(txn, last)
     }
 
     /// Sends the next batch to the sink if none is in flight. Batches with no changes (nothing
     /// routed here) are accepted on the spot.
     pub fn dispatch(&mut self, next_token: &mut u64) -> Result<(), String> {
         while self.in_flight.is_none() && self.active() {
+            self.refill()?;
             let Some(ready) = self.batcher.next_batch() else {
                 return Ok(());
             };
             if ready.batch.changes.is_empty() {
                 self.accepted = self.accepted.max(ready.ack.unwrap_or_default());
+                if ready.ack.is_some() {
+                    self.partial = None;
+                }
                 continue;
             }
             let Some(worker) = &self.worker else {
@@ -164,6 +261,7 @@ impl Tenant {
             self.in_flight = Some(InFlight {
                 token,
                 ack: ready.ack,
+                partial: ready.partial,
                 changes: ready.batch.changes.len(),
             });
             if !worker.send(Request::Publish {
@@ -183,12 +281,20 @@ impl Tenant {
         };
         self.stats.delivered_batches += 1;
         self.stats.delivered_changes += done.changes as u64;
-        match done.ack {
-            Some(ack) if ack > self.accepted => {
-                self.accepted = ack;
-                true
-            }
-            _ => false,
+        let before = (self.accepted, self.partial);
+        if let Some(ack) = done.ack {
+            self.accepted = self.accepted.max(ack);
+        }
+        self.partial = done.partial;
+        (self.accepted, self.partial) != before
+    }
+
+    /// Where the tenant stands now (what `make_durable` writes).
+    pub fn position(&self) -> Position {
+        let lsn = self.accepted.max(self.durable.lsn);
+        Position {
+            lsn,
+            partial: self.partial.filter(|p| p.end_lsn > lsn),
         }
     }
 
@@ -197,7 +303,7 @@ impl Tenant {
     pub fn quarantine(&mut self, reason: String) -> Option<SinkWorker> {
         tracing::error!(tenant = %self.id, "tenant quarantined at {}: {reason}", self.accepted);
         self.state = TenantState::Quarantined { reason };
-        self.batcher.clear();
+        self.clear_queue();
         self.in_flight = None;
         self.worker.take()
     }

@@ -8,8 +8,10 @@ use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::conninfo::ConnInfo;
+use super::lsn::Lsn;
 use super::tls;
 use crate::assemble::TypeRegistry;
+use crate::checkpoint::{CheckpointStore, StreamId};
 use crate::error::SetupError;
 
 /// What to stream: names from the command line or the config file.
@@ -168,12 +170,56 @@ pub async fn preflight(
 }
 
 /// Creates the publication and the slot when they are missing.
+/// Creates what is missing, checks what exists. `checkpoint` is our own record of this stream:
+/// a slot that is gone while we hold a position in it is an error, never a fresh start.
 pub async fn ensure_publication_and_slot(
     client: &Client,
     spec: &StreamSpec,
+    checkpoint: &CheckpointStore,
 ) -> Result<(), SetupError> {
     ensure_publication(client, spec).await?;
-    ensure_slot(client, spec).await
+    ensure_slot(client, spec, checkpoint).await
+}
+
+/// The identity of the stream `slot` names on this server, as the checkpoint records it (the
+/// same values IDENTIFY_SYSTEM gives on the replication connection).
+pub async fn stream_id(client: &Client, slot: &str) -> Result<StreamId, SetupError> {
+    let row = client
+        .query_one(
+            "SELECT (system_identifier::numeric \
+               + CASE WHEN system_identifier < 0 THEN 18446744073709551616 ELSE 0 END)::text, \
+             current_database()::text FROM pg_control_system()",
+            &[],
+        )
+        .await
+        .map_err(|e| sql_error("reading the server's system identifier", e))?;
+    Ok(StreamId {
+        system_id: row.get(0),
+        database: row.get(1),
+        slot: slot.to_string(),
+    })
+}
+
+/// The slot was dropped (or never existed here) while our checkpoint holds a position in it.
+pub fn slot_gone(slot: &str, checkpoint: &CheckpointStore, at: Lsn) -> SetupError {
+    SetupError::new(format!(
+        "replication slot {slot:?} does not exist, but {} says changes up to {at} were delivered \
+         from it: it was dropped, so changes after {at} may be gone from the server. Creating a \
+         new slot would skip them silently; to start afresh from now, accept that, delete {0} \
+         and run again (a new slot is created)",
+        checkpoint.path().display()
+    ))
+}
+
+/// The server invalidated the slot: the WAL it needed was removed.
+pub fn slot_lost(slot: &str) -> SetupError {
+    SetupError::new(format!(
+        "replication slot {slot:?} was invalidated by the server (wal_status = lost): it fell \
+         further behind than max_slot_wal_keep_size allows and the WAL it needed was removed, so \
+         changes are missing. Raise max_slot_wal_keep_size (or set it to -1), then drop the slot \
+         with SELECT pg_drop_replication_slot('{slot}'), delete this stream's checkpoint file in \
+         the state directory, and run again to start afresh (resynchronise the destination)"
+    ))
 }
 
 fn unknown_table(table: &str, info: &ConnInfo) -> SetupError {
@@ -221,11 +267,15 @@ async fn ensure_publication(client: &Client, spec: &StreamSpec) -> Result<(), Se
     Ok(())
 }
 
-async fn ensure_slot(client: &Client, spec: &StreamSpec) -> Result<(), SetupError> {
+async fn ensure_slot(
+    client: &Client,
+    spec: &StreamSpec,
+    checkpoint: &CheckpointStore,
+) -> Result<(), SetupError> {
     let row = client
         .query_opt(
-            "SELECT plugin, active, active_pid, database = current_database() \
-             FROM pg_replication_slots WHERE slot_name = $1",
+            "SELECT plugin, active, active_pid, database = current_database(), \
+             wal_status::text FROM pg_replication_slots WHERE slot_name = $1",
             &[&spec.slot],
         )
         .await
@@ -246,9 +296,19 @@ async fn ensure_slot(client: &Client, spec: &StreamSpec) -> Result<(), SetupErro
             if active {
                 return Err(slot_active(&spec.slot, pid));
             }
+            let wal_status: Option<String> = row.get(4);
+            if wal_status.as_deref() == Some("lost") {
+                return Err(slot_lost(&spec.slot));
+            }
             tracing::info!(slot = %spec.slot, "using existing replication slot");
         }
         None => {
+            let stored = checkpoint
+                .load()
+                .map_err(|e| SetupError::new(format!("{e:#}")))?;
+            if let Some(at) = stored.values().map(|p| p.lsn).filter(|l| l.0 > 0).max() {
+                return Err(slot_gone(&spec.slot, checkpoint, at));
+            }
             client
                 .query_one(
                     "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",

@@ -10,8 +10,8 @@
 //! | `loop` | spins forever (the CPU deadline must stop it) |
 //! | `grow` | allocates and touches 1 MiB after 1 MiB without end (the memory cap must stop it) |
 //! | `recurse` | recurses without end; a volatile load decides when to stop and a volatile store follows the recursive call, so the optimiser can turn it neither into a loop nor into nothing (the wasm stack limit must stop it) |
-//! | `open-file` | tries `std::fs::File::open("/etc/passwd")` and reads the environment; prints the first line of the file to stdout if it opens (it must not), the error to stderr, and returns `Ok` |
-//! | `connect` | tries `std::net::TcpStream::connect(addr)` (config `addr`), prints the outcome to stderr, returns `Ok` |
+//! | `open-file` | tries `std::fs::File::open("/etc/passwd")`, lists `/` and reads the environment (through `wasi:filesystem` and `wasi:cli/environment` when built for `wasm32-unknown-unknown`, see `probe.rs`); prints the first line of the file to stdout if it opens (it must not), the error to stderr, and returns `Ok` |
+//! | `connect` | tries `conduit_sink_sdk::net::TcpStream::connect(addr)` (std's on wasip2) (config `addr`), prints the outcome to stderr, returns `Ok` |
 //! | `flood` | writes `bytes` bytes (default 8 MiB) to stdout in lines of `line` bytes (default 1024), then returns `Ok` |
 //! | `panic-every` | like `ok`, but panics on a change whose row `id` (new row, else old key) is a multiple of `n` (default 7); a change without an integer `id` counts as `seq + 1` |
 //! | `slow` | like `ok`, but when the batch holds a change whose row `id` is a multiple of `n` (default 10), first busy-waits about `spin_ms` milliseconds (default 10000) |
@@ -22,11 +22,16 @@
 //! capability tenants do not get by default), so its wait is a fixed number of loop iterations
 //! calibrated to take at least about a millisecond per `SPIN_ITERS_PER_MS` on current hardware.
 //!
-//! Everything it reports starts with `hostile <mode>:` so that a test can find it in the logs.
+//! Everything it reports starts with `hostile <mode>:` so that a test can find it in the logs. It
+//! prints with the SDK's `println!`/`eprintln!`/`io::stdout()`, which reach the runtime however the
+//! sink was built (std's discard output on `wasm32-unknown-unknown`).
 
-use conduit_sink_sdk::{Batch, ChangeView, Config, Sink, SinkError, Value};
+mod probe;
+
+use conduit_sink_sdk::net::TcpStream;
+use conduit_sink_sdk::{eprintln, Batch, ChangeView, Config, Sink, SinkError, Value};
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Clone)]
@@ -104,11 +109,11 @@ impl Sink for Hostile {
                 Ok(())
             }
             Mode::OpenFile => {
-                probe_files_and_env();
+                probe::probe_files_and_env();
                 Ok(())
             }
             Mode::Connect { addr } => {
-                match std::net::TcpStream::connect(addr.as_str()) {
+                match TcpStream::connect(addr) {
                     Ok(stream) => eprintln!(
                         "hostile connect: connected to {addr} (local {:?}): the host should have \
                          denied it",
@@ -145,7 +150,7 @@ impl Sink for Hostile {
 
 /// Prints each change as a JSON line after `check` has seen it.
 fn print_changes(batch: &Batch, check: impl Fn(&ChangeView<'_>)) -> Result<(), SinkError> {
-    let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut out = BufWriter::with_capacity(64 * 1024, conduit_sink_sdk::io::stdout());
     for change in batch.changes() {
         check(&change);
         change
@@ -206,42 +211,11 @@ fn recurse(depth: u64) -> u64 {
     reached
 }
 
-fn probe_files_and_env() {
-    match std::fs::File::open("/etc/passwd") {
-        Ok(file) => {
-            let mut first = String::new();
-            let read = BufReader::new(file).read_line(&mut first);
-            println!("{}", first.trim_end());
-            eprintln!(
-                "hostile open-file: opened /etc/passwd ({read:?}): the host should have denied it"
-            );
-        }
-        Err(e) => eprintln!("hostile open-file: opening /etc/passwd failed: {e}"),
-    }
-    match std::fs::read_dir("/") {
-        Ok(entries) => {
-            for entry in entries.flatten() {
-                println!("{}", entry.path().display());
-            }
-            eprintln!("hostile open-file: listed / : the host should have denied it");
-        }
-        Err(e) => eprintln!("hostile open-file: listing / failed: {e}"),
-    }
-    let vars: Vec<(String, String)> = std::env::vars().collect();
-    for (k, v) in &vars {
-        println!("{k}={v}");
-    }
-    eprintln!(
-        "hostile open-file: {} environment variables visible",
-        vars.len()
-    );
-}
-
 fn flood(bytes: usize, line: usize) -> Result<(), SinkError> {
     let mut text = vec![b'x'; line.max(1)];
     text[..line.min(6)].copy_from_slice(&b"flood "[..line.min(6)]);
     *text.last_mut().expect("not empty") = b'\n';
-    let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut out = BufWriter::with_capacity(64 * 1024, conduit_sink_sdk::io::stdout());
     let mut left = bytes;
     while left > 0 {
         let n = left.min(text.len());

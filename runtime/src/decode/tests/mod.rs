@@ -1,9 +1,10 @@
 //! Decoder tests. `captured` holds real server bytes; `real` checks what they decode to;
-//! `malformed` and `fuzz` check that bad input is rejected without panicking.
+//! `malformed`, `fuzz` and `proptests` check that bad input is rejected without panicking.
 
 mod captured;
 mod fuzz;
 mod malformed;
+mod proptests;
 mod real;
 
 use super::DecodeContext;
