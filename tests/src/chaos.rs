@@ -82,94 +82,135 @@ pub struct WorkloadReport {
     pub changes: u64,
 }
 
-/// Commits transactions of mixed shapes until at least `target` row changes are committed:
-/// multi-row inserts (some larger than a batch, so that they are delivered in slices),
-/// single-row inserts, updates of ranges, deletes, and transactions that mix them. A transaction
-/// whose commit fails because the server went away is retried on a new connection only if it
-/// did not commit (checked through a marker row), so the record of truth stays exact.
-pub async fn run_workload(url: String, target: u64, mut rng: Rng) -> WorkloadReport {
-    let mut report = WorkloadReport::default();
-    let mut client = connect_retrying(&url).await;
-    let (mut next_a, mut next_b, mut first_b) = (1i64, 1i64, 1i64);
-    while report.changes < target {
-        let shape = rng.range(0, 100);
-        let statements: Vec<(String, u64)> = match shape {
+/// A writer of transactions of mixed shapes: multi-row inserts (some larger than a batch, so
+/// that they are delivered in slices), single-row inserts, updates of ranges, deletes, and
+/// transactions that mix them. A transaction whose commit fails because the server went away is
+/// retried on a new connection only if it did not commit (checked through a marker row), so the
+/// record of truth stays exact.
+pub struct Workload {
+    url: String,
+    client: Option<Client>,
+    rng: Rng,
+    next_a: i64,
+    next_b: i64,
+    first_b: i64,
+    pub report: WorkloadReport,
+}
+
+impl Workload {
+    pub fn new(url: String, rng: Rng) -> Workload {
+        Workload {
+            url,
+            client: None,
+            rng,
+            next_a: 1,
+            next_b: 1,
+            first_b: 1,
+            report: WorkloadReport::default(),
+        }
+    }
+
+    /// Commits transactions until at least `more` further row changes are committed.
+    pub async fn run(&mut self, more: u64) -> WorkloadReport {
+        let target = self.report.changes + more;
+        while self.report.changes < target {
+            let statements = self.next_transaction();
+            let marker = self.report.transactions + 1;
+            loop {
+                let client = match self.client.take() {
+                    Some(c) => c,
+                    None => connect_retrying(&self.url).await,
+                };
+                match commit(&client, &statements, marker).await {
+                    Ok(()) => {
+                        self.client = Some(client);
+                        break;
+                    }
+                    Err(e) => {
+                        eprintln!("workload: transaction {marker} failed ({e}); reconnecting");
+                        let client = connect_retrying(&self.url).await;
+                        let committed = client
+                            .query_opt(
+                                "SELECT 1 FROM workload_marker WHERE id = $1",
+                                &[&(marker as i64)],
+                            )
+                            .await
+                            .unwrap_or_else(|e| {
+                                panic!("checking marker {marker}: {}", pg_error(&e))
+                            })
+                            .is_some();
+                        self.client = Some(client);
+                        if committed {
+                            break;
+                        }
+                    }
+                }
+            }
+            self.report.transactions += 1;
+            self.report.changes += statements.iter().map(|(_, n)| n).sum::<u64>() + 1;
+        }
+        self.report
+    }
+
+    /// The statements of the next transaction and how many rows each changes.
+    fn next_transaction(&mut self) -> Vec<(String, u64)> {
+        let rng = &mut self.rng;
+        let (next_a, next_b) = (self.next_a, self.next_b);
+        match rng.range(0, 100) {
             0..=29 => {
                 let n = rng.range(20, 400) as i64;
-                let s = format!(
-                    "INSERT INTO a SELECT g, 0, repeat('p', 100) FROM generate_series({next_a}, {}) g",
-                    next_a + n - 1
-                );
-                next_a += n;
-                vec![(s, n as u64)]
+                self.next_a += n;
+                vec![(
+                    format!(
+                        "INSERT INTO a SELECT g, 0, repeat('p', 100) FROM generate_series({next_a}, {}) g",
+                        next_a + n - 1
+                    ),
+                    n as u64,
+                )]
             }
             30..=34 => {
                 // Larger than the default batch of 1000: delivered in slices.
                 let n = rng.range(1500, 3000) as i64;
-                let s = format!(
-                    "INSERT INTO a SELECT g, 0, NULL FROM generate_series({next_a}, {}) g",
-                    next_a + n - 1
-                );
-                next_a += n;
-                vec![(s, n as u64)]
+                self.next_a += n;
+                vec![(
+                    format!(
+                        "INSERT INTO a SELECT g, 0, NULL FROM generate_series({next_a}, {}) g",
+                        next_a + n - 1
+                    ),
+                    n as u64,
+                )]
             }
             35..=59 => {
-                let s = format!("INSERT INTO b VALUES ({next_b}, 1)");
-                next_b += 1;
-                vec![(s, 1)]
+                self.next_b += 1;
+                vec![(format!("INSERT INTO b VALUES ({next_b}, 1)"), 1)]
             }
             60..=79 if next_a > 60 => {
                 let from = rng.range(1, next_a as u64 - 50) as i64;
-                let s = format!(
-                    "UPDATE a SET v = v + 1 WHERE id BETWEEN {from} AND {}",
-                    from + 49
-                );
-                vec![(s, 50)]
+                vec![(
+                    format!(
+                        "UPDATE a SET v = v + 1 WHERE id BETWEEN {from} AND {}",
+                        from + 49
+                    ),
+                    50,
+                )]
             }
-            80..=89 if next_b > first_b => {
-                let s = format!("DELETE FROM b WHERE id = {first_b}");
-                first_b += 1;
-                vec![(s, 1)]
+            80..=89 if next_b > self.first_b => {
+                let id = self.first_b;
+                self.first_b += 1;
+                vec![(format!("DELETE FROM b WHERE id = {id}"), 1)]
             }
             _ => {
+                self.next_b += 1;
                 let mut v = vec![(format!("INSERT INTO b VALUES ({next_b}, 2)"), 1)];
-                next_b += 1;
                 if next_a > 2 {
                     let id = rng.range(1, next_a as u64 - 1);
                     v.push((format!("UPDATE a SET v = v + 10 WHERE id = {id}"), 1));
                 }
-                v.push((
-                    format!("UPDATE b SET v = v + 1 WHERE id = {}", next_b - 1),
-                    1,
-                ));
+                v.push((format!("UPDATE b SET v = v + 1 WHERE id = {next_b}"), 1));
                 v
             }
-        };
-        let marker = report.transactions + 1;
-        loop {
-            match commit(&mut client, &statements, marker).await {
-                Ok(()) => break,
-                Err(e) => {
-                    eprintln!("workload: transaction {marker} failed ({e}); reconnecting");
-                    client = connect_retrying(&url).await;
-                    let committed = client
-                        .query_opt(
-                            "SELECT 1 FROM workload_marker WHERE id = $1",
-                            &[&(marker as i64)],
-                        )
-                        .await
-                        .unwrap_or_else(|e| panic!("checking marker {marker}: {}", pg_error(&e)))
-                        .is_some();
-                    if committed {
-                        break;
-                    }
-                }
-            }
         }
-        report.transactions += 1;
-        report.changes += statements.iter().map(|(_, n)| n).sum::<u64>() + 1;
     }
-    report
 }
 
 /// One row per committed workload transaction, so that a commit whose outcome the client never
@@ -178,20 +219,17 @@ pub async fn run_workload(url: String, target: u64, mut rng: Rng) -> WorkloadRep
 pub const MARKER_SCHEMA: &str = "CREATE TABLE workload_marker (id bigint PRIMARY KEY)";
 
 async fn commit(
-    client: &mut Client,
+    client: &Client,
     statements: &[(String, u64)],
     marker: u64,
 ) -> Result<(), tokio_postgres::Error> {
-    let txn = client.transaction().await?;
-    for (sql, _) in statements {
-        txn.execute(sql.as_str(), &[]).await?;
+    let mut sql = String::from("BEGIN;\n");
+    for (statement, _) in statements {
+        sql += statement;
+        sql += ";\n";
     }
-    txn.execute(
-        "INSERT INTO workload_marker VALUES ($1)",
-        &[&(marker as i64)],
-    )
-    .await?;
-    txn.commit().await
+    sql += &format!("INSERT INTO workload_marker VALUES ({marker});\nCOMMIT;");
+    client.batch_execute(&sql).await
 }
 
 async fn connect_retrying(url: &str) -> Client {

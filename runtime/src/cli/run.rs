@@ -170,15 +170,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             return Err(SetupError::new("give a sink .wasm file or --config FILE").into())
         }
     };
+    // First, so that a stop requested while sinks compile or the server is slow to answer is
+    // still an orderly one.
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    spawn_signal_handler(shutdown_tx)?;
     // Check every sink before touching the database: a typo in a path should not create a slot.
     let engine = SandboxEngine::new(Some(&run.state_dir.join("cache")))?;
     let mut instances = Vec::new();
     for plan in &run.plans {
         instances.push(plan.instance(&engine)?);
     }
-
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    spawn_signal_handler(shutdown_tx)?;
 
     // Without a source, a scratch cluster with a demo workload (kept alive until we return).
     let (_scratch, url) = match &run.source {
