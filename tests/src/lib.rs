@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 
 pub mod chaos;
+pub mod proxy;
 pub mod redis;
 
 pub use conduit_wasm::scratch::{ScratchAuth, ScratchCluster, ScratchOptions, ShutdownMode};

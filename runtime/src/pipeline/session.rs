@@ -73,6 +73,7 @@ pub async fn run(
         next_token: 0,
         transactions: 0,
         shutting_down: false,
+        lost: None,
     };
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -89,6 +90,20 @@ pub async fn run(
             }
             Err(e) => return Err(e.into()),
         };
+        if state.client.is_closed() {
+            // The server restarted: the SQL connection (for type lookups) went with it.
+            match setup::connect_sql(&cfg.conn).await {
+                Ok(client) => state.client = client,
+                Err(e) => {
+                    tracing::warn!("reconnecting in {backoff:?}: {e}");
+                    if wait_or_shutdown(&mut shutdown, backoff).await {
+                        break;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            }
+        }
         if state.checkpoint.is_none() {
             state.open_checkpoint(StreamId {
                 system_id: system.system_id.clone(),
@@ -161,6 +176,8 @@ struct Loop<'a> {
     next_token: u64,
     transactions: u64,
     shutting_down: bool,
+    /// Why the connection failed while sending a status update, for the loop to act on.
+    lost: Option<WireError>,
 }
 
 impl Loop<'_> {
@@ -227,8 +244,15 @@ impl Loop<'_> {
         loop {
             if self.shutting_down && self.tenants.iter().all(|t| t.in_flight.is_none()) {
                 self.send_status(&mut stream, false).await?;
+                if let Some(e) = self.lost.take() {
+                    tracing::warn!("the final status update was not sent ({e}): the slot catches up from the checkpoint at the next start");
+                }
                 stream.finish().await.ok();
                 return Ok(SessionEnd::Shutdown);
+            }
+            if let Some(e) = self.lost.take() {
+                self.drain_in_flight().await?;
+                return Ok(SessionEnd::Disconnected(e));
             }
             self.dispatch().await;
             if self.reached_stop_position() {
@@ -535,11 +559,14 @@ impl Loop<'_> {
     ) -> anyhow::Result<()> {
         self.make_durable()?;
         let flush = self.slot_position().max(self.confirmed);
-        stream
+        match stream
             .send_status(self.received.max(flush), flush, reply)
             .await
-            .context("sending a status update")?;
-        self.confirmed = flush;
+        {
+            Ok(()) => self.confirmed = flush,
+            // The connection is gone: the loop notices at its next turn and reconnects.
+            Err(e) => self.lost = self.lost.take().or(Some(e)),
+        }
         Ok(())
     }
 
@@ -615,7 +642,18 @@ impl Loop<'_> {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let slot = setup::slot_confirmed_lsn(&self.client, &self.cfg.spec.slot).await?;
+            // A stop while the server is away (say, during a reconnect) is still a clean stop:
+            // our checkpoint holds every position, and the slot catches up at the next start.
+            let slot = match setup::slot_confirmed_lsn(&self.client, &self.cfg.spec.slot).await {
+                Ok(slot) => slot,
+                Err(e) => {
+                    tracing::warn!(
+                        "could not read the slot's position ({e}); the checkpoint holds {}",
+                        summary.confirmed
+                    );
+                    break;
+                }
+            };
             summary.slot_confirmed = slot;
             if slot.is_some_and(|s| s >= summary.confirmed) || Instant::now() > deadline {
                 break;
