@@ -13,6 +13,7 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::FileConfig;
 use crate::error::SetupError;
 use crate::pipeline::{self, PipelineConfig, TenantSetup};
+use crate::record::Recorder;
 use crate::sandbox::worker::{RetryPolicy, SinkWorker};
 use crate::sandbox::{Capabilities, HttpOrigin, SandboxEngine, SinkLimits};
 use crate::source::conninfo::ConnInfo;
@@ -67,6 +68,15 @@ pub struct RunArgs {
     /// spilled to <state-dir>/spill, in MiB.
     #[arg(long, default_value_t = 32)]
     pub stream_memory_mib: usize,
+    /// Append every batch the sink accepted to this events file, the format `conduit-wasm test
+    /// --events` replays (an existing recording is continued). With --config, name the tenant
+    /// with --record-tenant.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// The tenant whose accepted batches --record writes, in a --config run: each tenant sees its
+    /// own grants' view of the stream, and one file holds one sink's input.
+    #[arg(long, value_name = "ID", requires = "record", conflicts_with = "sink")]
+    pub record_tenant: Option<String>,
 }
 
 fn parse_lsn(s: &str) -> Result<Lsn, String> {
@@ -99,6 +109,8 @@ struct RunSpec {
     multi_tenant: bool,
     stop_at: Option<Lsn>,
     stream_memory_mib: usize,
+    /// `--record`: the tenant whose accepted batches are recorded, and the file.
+    record: Option<(Arc<str>, PathBuf)>,
 }
 
 fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
@@ -132,6 +144,7 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
         multi_tenant: false,
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
+        record: args.record.map(|file| (Arc::from("default"), file)),
     }
 }
 
@@ -146,6 +159,16 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         .or_else(|| file.state_dir.clone())
         .unwrap_or_else(default_state_dir);
     let plans = tenants::plans_from_file(&file)?;
+    let record = match (args.record, args.record_tenant) {
+        (Some(file), Some(id)) => Some((recorded_tenant(&plans, &id, path)?, file)),
+        (Some(_), None) => {
+            return Err(SetupError::new(format!(
+                "--record with --config records one tenant: add --record-tenant ID (one of {})",
+                tenant_ids(&plans)
+            )))
+        }
+        (None, _) => None,
+    };
     Ok(RunSpec {
         source,
         spec: StreamSpec {
@@ -159,7 +182,24 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         multi_tenant: true,
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
+        record,
     })
+}
+
+fn recorded_tenant(plans: &[TenantPlan], id: &str, config: &Path) -> Result<Arc<str>, SetupError> {
+    match plans.iter().find(|p| &*p.id == id) {
+        Some(plan) => Ok(plan.id.clone()),
+        None => Err(SetupError::new(format!(
+            "--record-tenant {id:?}: {} has no such tenant (its tenants: {})",
+            config.display(),
+            tenant_ids(plans)
+        ))),
+    }
+}
+
+fn tenant_ids(plans: &[TenantPlan]) -> String {
+    let ids: Vec<&str> = plans.iter().map(|p| &*p.id).collect();
+    ids.join(", ")
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -180,6 +220,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     for plan in &run.plans {
         instances.push(plan.instance(&engine)?);
     }
+    let mut recorder = open_recording(run.record.as_ref())?;
 
     // Without a source, a scratch cluster with a demo workload (kept alive until we return).
     let (_scratch, url) = match &run.source {
@@ -200,7 +241,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (outcome_tx, outcomes) = mpsc::unbounded_channel();
     let mut setups = Vec::new();
     for ((plan, instance), router) in run.plans.iter().zip(instances).zip(routers) {
-        let worker = start_worker(plan, instance, outcome_tx.clone()).await;
+        let recording = recorder.take_if(|(id, _)| *id == plan.id).map(|(_, r)| r);
+        let worker = start_worker(plan, instance, outcome_tx.clone(), recording).await;
         let worker = match worker {
             Ok(w) => Ok(w),
             Err(e) if run.multi_tenant => Err(e),
@@ -251,15 +293,42 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the `--record` file before anything touches the database, so that a bad path fails
+/// the run without side effects.
+fn open_recording(
+    record: Option<&(Arc<str>, PathBuf)>,
+) -> Result<Option<(Arc<str>, Recorder)>, SetupError> {
+    let Some((tenant, file)) = record else {
+        return Ok(None);
+    };
+    let recorder =
+        Recorder::append_to(file).map_err(|e| SetupError::new(format!("--record: {e}")))?;
+    tracing::info!(
+        tenant = &**tenant,
+        "recording accepted batches to {} ({} already in it)",
+        file.display(),
+        recorder.batches()
+    );
+    Ok(Some((tenant.clone(), recorder)))
+}
+
 /// Starts a sink's thread and waits for its `connect`.
 async fn start_worker(
     plan: &TenantPlan,
     instance: crate::sandbox::SinkInstance,
     outcomes: mpsc::UnboundedSender<crate::sandbox::worker::Outcome>,
+    recorder: Option<Recorder>,
 ) -> Result<SinkWorker, String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-    let worker = SinkWorker::spawn(&plan.id, instance, plan.retry.clone(), outcomes, ready_tx)
-        .map_err(|e| format!("starting the sink thread: {e}"))?;
+    let worker = SinkWorker::spawn(
+        &plan.id,
+        instance,
+        plan.retry.clone(),
+        outcomes,
+        ready_tx,
+        recorder,
+    )
+    .map_err(|e| format!("starting the sink thread: {e}"))?;
     match tokio::task::spawn_blocking(move || ready_rx.recv()).await {
         Ok(Ok(Ok(()))) => Ok(worker),
         Ok(Ok(Err(e))) => Err(e),

@@ -80,6 +80,12 @@ pub async fn run(
         let (conn, system) = match repl::connect(&cfg.conn).await {
             Ok(c) => c,
             Err(WireError::Setup(e)) => return Err(e.into()),
+            Err(WireError::Unreachable(e)) if state.checkpoint.is_none() => return Err(e.into()),
+            // A server restarting refuses connections for a while (57P03: starting up, shutting
+            // down, in recovery), and a busy one may have no connection slot free (53300).
+            Err(WireError::Server(e)) if !matches!(e.code.as_str(), "57P03" | "53300") => {
+                return Err(e.into())
+            }
             Err(e) if state.checkpoint.is_some() => {
                 tracing::warn!("reconnecting in {backoff:?}: {e}");
                 if wait_or_shutdown(&mut shutdown, backoff).await {

@@ -52,16 +52,27 @@ impl Recorder {
     }
 
     /// Opens `path` to add batches after those already in it (numbering continues); creates it
-    /// with the header when it does not exist or is empty.
+    /// with the header when it does not exist or is empty. Refuses (`InvalidData`) a file that is
+    /// not an events file or whose last line is cut short, rather than append after garbage.
     pub fn append_to(path: impl AsRef<Path>) -> io::Result<Recorder> {
         let path = path.as_ref().to_path_buf();
-        let existing = match File::open(&path) {
-            Ok(f) => Some(count_batches(f).map_err(|e| named(&path, e))?),
+        let existing = match std::fs::metadata(&path) {
+            // A pipe or a device (`/dev/null`, a FIFO read by another program) has nothing to
+            // continue, and reading it could block or never end.
+            Ok(meta) if !meta.is_file() => None,
+            Ok(_) => Some(
+                File::open(&path)
+                    .and_then(scan)
+                    .map_err(|e| named(&path, e))?,
+            ),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(named(&path, e)),
         };
         match existing {
-            Some((count, false)) => {
+            Some(Existing {
+                batches: count,
+                empty: false,
+            }) => {
                 let file = OpenOptions::new()
                     .append(true)
                     .open(&path)
@@ -105,27 +116,61 @@ impl Recorder {
         self.file.sync_data().map_err(|e| named(&self.path, e))
     }
 
-    /// fsyncs and closes the file.
+    /// fsyncs and closes the file (a pipe or device, which cannot be fsynced, is just closed).
     pub fn close(mut self) -> io::Result<()> {
         self.file.flush().map_err(|e| named(&self.path, e))?;
-        self.file.sync_all().map_err(|e| named(&self.path, e))
+        match self.file.sync_all() {
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+            other => other.map_err(|e| named(&self.path, e)),
+        }
     }
 }
 
-/// (batch lines, file is empty) of an existing recording.
-fn count_batches(file: File) -> io::Result<(u64, bool)> {
-    let mut count = 0;
-    let mut empty = true;
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        if !line.trim().is_empty() {
-            empty = false;
+/// What is already in a file `append_to` is asked to continue.
+struct Existing {
+    batches: u64,
+    empty: bool,
+}
+
+/// Counts the batch lines of an existing recording, refusing what appending would corrupt: a
+/// file that is not an events file, and one whose last line was cut short (a run killed in the
+/// middle of a write, or a full disk), which the next batch line would be glued onto.
+fn scan(file: File) -> io::Result<Existing> {
+    let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidData, m.to_string());
+    let mut input = BufReader::new(file);
+    let mut line = Vec::new();
+    let mut found = Existing {
+        batches: 0,
+        empty: true,
+    };
+    while input.read_until(b'\n', &mut line)? > 0 {
+        if line.last() != Some(&b'\n') {
+            return Err(invalid(
+                "its last line is cut short (an interrupted recording): delete that line, or \
+                 record to another file",
+            ));
         }
-        if line.starts_with("{\"batch\":") {
-            count += 1;
+        if !line.trim_ascii().is_empty() {
+            if found.empty && !starts_a_recording(&line) {
+                return Err(invalid(
+                    "not a conduit-wasm events file (its first line is neither the format header \
+                     nor a batch line): record to a new file",
+                ));
+            }
+            found.empty = false;
         }
+        if line.starts_with(b"{\"batch\":") {
+            found.batches += 1;
+        }
+        line.clear();
     }
-    Ok((count, empty))
+    Ok(found)
+}
+
+/// Whether a first line is the format header or a batch line.
+fn starts_a_recording(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line)
+        .is_ok_and(|m| m.contains_key("format") || m.contains_key("batch"))
 }
 
 fn named(path: &Path, e: io::Error) -> io::Error {

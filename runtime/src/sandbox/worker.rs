@@ -4,6 +4,10 @@
 //! runtime cannot get past. Transient failures (a retryable sink error, a trap, the CPU deadline)
 //! are retried here with capped exponential backoff, re-creating the instance after a trap, so
 //! the loop never has to know about them.
+//!
+//! With `run --record FILE` the worker also appends every batch the sink accepted to an events
+//! file: it has the batch in hand when `publish` returns, so the replication loop neither waits
+//! for the disk nor keeps a copy of the batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -13,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::bindings::Batch;
 use super::instance::{CallError, SinkInstance};
+use crate::record::Recorder;
 
 /// How the worker retries.
 #[derive(Debug, Clone)]
@@ -69,13 +74,15 @@ pub struct SinkWorker {
 
 impl SinkWorker {
     /// Starts the thread, which instantiates the sink and calls `connect` first; a failure there is
-    /// reported through the returned receiver before any batch is sent.
+    /// reported through the returned receiver before any batch is sent. With a `recorder`, every
+    /// accepted batch is appended to it before the acceptance is reported (see `record`).
     pub fn spawn(
         name: &str,
         mut instance: SinkInstance,
         policy: RetryPolicy,
         outcomes: UnboundedSender<Outcome>,
         ready: std::sync::mpsc::SyncSender<Result<(), String>>,
+        mut recorder: Option<Recorder>,
     ) -> std::io::Result<SinkWorker> {
         let (tx, rx) = mpsc::channel::<Request>();
         let cancel = Arc::new(AtomicBool::new(false));
@@ -100,11 +107,18 @@ impl SinkWorker {
                         &cancel_flag,
                         &tenant,
                     );
+                    let outcome = record(&mut recorder, &batch, outcome);
                     if outcomes.send(outcome).is_err() {
                         break;
                     }
                 }
-                instance.close().map_err(|e| e.to_string())
+                let closed = instance.close().map_err(|e| e.to_string());
+                if let Some(recorder) = recorder {
+                    if let Err(e) = recorder.close() {
+                        tracing::warn!(tenant = tenant.as_str(), "--record: {e}");
+                    }
+                }
+                closed
             })?;
         Ok(SinkWorker {
             requests: Some(tx),
@@ -164,6 +178,31 @@ fn publish_with_retry(
     }
 }
 
+/// Appends an accepted batch to the recording. Failing to is a failure of the batch: the loop
+/// then does not acknowledge it (the changes stay in the slot, and a run started again after the
+/// disk is fixed delivers and records them), which beats a recording with a silent gap. A single
+/// sink's run stops with this error; in a `--config` run the recorded tenant is quarantined.
+/// After a failure nothing more is recorded: the file may end with a cut-short line.
+fn record(recorder: &mut Option<Recorder>, batch: &Batch, outcome: Outcome) -> Outcome {
+    let (Outcome::Accepted { token }, Some(rec)) = (&outcome, recorder.as_mut()) else {
+        return outcome;
+    };
+    match rec.append(batch) {
+        Ok(()) => outcome,
+        Err(e) => {
+            let token = *token;
+            *recorder = None;
+            Outcome::Failed {
+                token,
+                error: format!(
+                    "--record: the sink accepted a batch that could not be recorded ({e}): make \
+                     room or fix the file and start again, or run without --record"
+                ),
+            }
+        }
+    }
+}
+
 /// Runs `call` until it succeeds, fails for good (`Err(Some)`), or is cancelled (`Err(None)`).
 fn retry(
     policy: &RetryPolicy,
@@ -205,13 +244,26 @@ fn retry(
             tenant,
             "sink {what} failed, retrying in {backoff:?}: {error}"
         );
-        if cancel.load(Ordering::SeqCst) {
-            return Err(None);
-        }
-        std::thread::sleep(backoff);
-        if cancel.load(Ordering::SeqCst) {
+        if sleep_unless_cancelled(backoff, cancel) {
             return Err(None);
         }
         backoff = (backoff * 2).min(policy.max_backoff);
+    }
+}
+
+/// Sleeps for `delay` in short steps, so that a stop does not wait for a long backoff; returns
+/// whether the wait was cancelled.
+fn sleep_unless_cancelled(delay: Duration, cancel: &AtomicBool) -> bool {
+    const STEP: Duration = Duration::from_millis(20);
+    let until = std::time::Instant::now() + delay;
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return true;
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(STEP));
     }
 }

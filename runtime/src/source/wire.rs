@@ -38,6 +38,10 @@ pub struct ServerError {
 pub enum WireError {
     #[error("{0}")]
     Setup(#[from] SetupError),
+    /// No connection could be made. Fatal at start (the URL is probably wrong); while running,
+    /// a server that is restarting, so the pipeline retries.
+    #[error("{0}")]
+    Unreachable(SetupError),
     #[error(transparent)]
     Server(#[from] ServerError),
     #[error("replication connection: {0}")]
@@ -388,11 +392,10 @@ async fn start_tls(
 }
 
 fn unreachable(endpoint: &Endpoint, why: &str) -> WireError {
-    SetupError::new(format!(
+    WireError::Unreachable(SetupError::new(format!(
         "could not connect to PostgreSQL at {endpoint}: {why}; check that the server is running \
          and the host and port in the source URL are right"
-    ))
-    .into()
+    )))
 }
 
 /// Parses an ErrorResponse frame with postgres-protocol's codec.
