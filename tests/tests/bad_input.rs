@@ -1,7 +1,14 @@
-//! Bad input: one clear message on stderr and a non-zero exit, within a deadline. The expected
-//! substrings live in `conduit_e2e::expect`.
+//! Bad input, as a table: for each bad URL, server setting, permission, config file and sink file,
+//! the exact last line `conduit-wasm` writes to standard error and its exit code. The whole line
+//! is compared, so the table is also the documentation of these messages; docs/errors.md shows
+//! the same table and must name every case.
+//!
+//! The cases are grouped by what they need: nothing (they fail before any connection), one
+//! trust-auth cluster, or one SCRAM cluster without `wal_level=logical`. The groups run in
+//! parallel; the cases of a group run one after the other.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use conduit_e2e::*;
 
@@ -9,210 +16,670 @@ use conduit_e2e::*;
 const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
 /// An empty component (magic, version 0x0d, layer 1): a component that exports nothing.
 const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+/// An environment variable no case sets (removed from the child's environment).
+const UNSET: &str = "CONDUIT_E2E_UNSET_VARIABLE";
+/// The component interface a sink exports.
+const SINK_INTERFACE: &str = "conduit:sink/sink@0.1.0";
 
-/// Writes `bytes` to `<dir>/<name>`.
-fn write_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
+/// One row: a name (as in docs/errors.md), how to provoke it, and what must come out.
+struct Case {
+    name: &'static str,
+    args: Vec<OsString>,
+    env: Vec<(&'static str, String)>,
+    /// The exact last non-empty line of standard error.
+    line: String,
+    code: i32,
+}
+
+/// A case that fails with exit code 1.
+fn case<A: Into<OsString>>(
+    name: &'static str,
+    args: impl IntoIterator<Item = A>,
+    line: impl Into<String>,
+) -> Case {
+    Case {
+        name,
+        args: args.into_iter().map(Into::into).collect(),
+        env: Vec::new(),
+        line: line.into(),
+        code: 1,
+    }
+}
+
+impl Case {
+    fn env(mut self, key: &'static str, value: impl Into<String>) -> Case {
+        self.env.push((key, value.into()));
+        self
+    }
+}
+
+/// Runs every case and fails once, listing every row that did not come out as written.
+async fn check_table(cases: Vec<Case>) {
+    let docs_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
+    let docs = std::fs::read_to_string(&docs_path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", docs_path.display()));
+    let mut failures = Vec::new();
+    for c in cases {
+        let mut cmd = conduit_command(&c.args);
+        cmd.env_remove(UNSET);
+        for (k, v) in &c.env {
+            cmd.env(k, v);
+        }
+        let f = Running::spawn(cmd).wait_exit(exit_deadline()).await;
+        let last = f
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        if f.status.code() != Some(c.code) || last != c.line || f.stderr.contains("panicked at") {
+            failures.push(format!(
+                "case {:?}: {:?}\n  expected exit {} and last line:\n    {}\n  got {} and:\n    {}\n  \
+                 stderr:\n{}",
+                c.name, c.args, c.code, c.line, f.status, last, f.stderr
+            ));
+        }
+        if !docs.contains(&format!("| {} |", c.name)) {
+            failures.push(format!("case {:?} is not in docs/errors.md", c.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn write_file(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     p
 }
 
-// ---- the source ---------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn unreachable_server() {
-    let port = unused_port();
-    let state = tempfile::tempdir().unwrap();
-    RunConfig::new(stdout_json())
-        .source(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
-        .slot("s")
-        .publication("p")
-        .state_dir(state.path())
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::unreachable("127.0.0.1", port));
+/// `run <sink> --source URL --slot --publication --state-dir`.
+fn run_args(sink: &Path, source: &str, state: &Path) -> Vec<OsString> {
+    vec![
+        "run".into(),
+        sink.into(),
+        "--source".into(),
+        source.into(),
+        "--slot".into(),
+        "bad_input".into(),
+        "--publication".into(),
+        "bad_input".into(),
+        "--state-dir".into(),
+        state.into(),
+    ]
 }
 
+fn with(mut args: Vec<OsString>, more: &[&str]) -> Vec<OsString> {
+    args.extend(more.iter().map(OsString::from));
+    args
+}
+
+/// A configuration file's top part: `source` (if any), slot, publication, state_dir.
+fn config_header(source: Option<&str>, state: &Path) -> String {
+    let mut s = String::new();
+    if let Some(url) = source {
+        s += &format!("source = {url:?}\n");
+    }
+    s + &format!(
+        "slot = \"bad_input\"\npublication = \"bad_input\"\nstate_dir = {:?}\n\n",
+        state.join("state").display().to_string()
+    )
+}
+
+/// A `[[tenants]]` section with id `id` and the stdout-json sink, then `extra` lines.
+fn tenant(id: &str, extra: &str) -> String {
+    format!(
+        "[[tenants]]\nid = {id:?}\nsink = {:?}\n{extra}\n",
+        stdout_json().display().to_string()
+    )
+}
+
+/// `run --config FILE` and `validate --config FILE`, named `<name> (run)` and `<name>
+/// (validate)`, both expecting `line` (prefixed with `error: `).
+fn both(names: [&'static str; 2], file: &Path, line: &str) -> [Case; 2] {
+    [
+        case(
+            names[0],
+            [OsString::from("run"), "--config".into(), file.into()],
+            format!("error: {line}"),
+        ),
+        case(
+            names[1],
+            [OsString::from("validate"), "--config".into(), file.into()],
+            format!("error: {line}"),
+        ),
+    ]
+}
+
+// ---- no server: URLs, unreachable servers, sink files, config files -----------------------------
+
 #[tokio::test]
-async fn unreachable_server_from_conduit_source_env() {
-    // Without --source, CONDUIT_SOURCE is the source (and no scratch cluster is started).
+async fn without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let json_sink = stdout_json();
     let port = unused_port();
-    let state = tempfile::tempdir().unwrap();
-    RunConfig::new(stdout_json())
-        .env(
-            "CONDUIT_SOURCE",
-            format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+    let nowhere = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let unreachable = format!(
+        "error: could not connect to PostgreSQL at 127.0.0.1:{port}: Connection refused (os error \
+         111); check that the server is running and the host and port in the source URL are right"
+    );
+    let example = "expected e.g. postgres://user:password@host:5432/dbname";
+
+    let mut cases =
+        vec![
+        // The source URL.
+        case(
+            "source URL is not a URL",
+            run_args(&json_sink, "not a url", &state),
+            format!(
+                "error: invalid source URL: it is neither a postgres:// URL nor key=value \
+                 settings; {example}"
+            ),
+        ),
+        case(
+            "source URL has an unknown scheme",
+            run_args(&json_sink, "mysql://app:secret@db.example.com/shop", &state),
+            "error: invalid source URL: unknown scheme \"mysql://\"; use postgres:// or \
+             postgresql://, e.g. postgres://user:password@host:5432/dbname",
+        ),
+        case(
+            "source URL has a bad port",
+            run_args(&json_sink, "postgres://postgres@127.0.0.1:99999/postgres", &state),
+            format!(
+                "error: invalid source URL: port \"99999\" is not a number from 1 to 65535; \
+                 {example}"
+            ),
+        ),
+        case(
+            "source URL is empty",
+            run_args(&json_sink, "", &state),
+            format!("error: the source URL is empty: {example}"),
+        ),
+        case(
+            "sslmode is unknown",
+            run_args(&json_sink, &format!("{nowhere}?sslmode=verify"), &state),
+            "error: invalid sslmode \"verify\" in the source URL: use disable, allow, prefer, \
+             require, verify-ca or verify-full",
+        ),
+        case(
+            "client certificate in the source URL",
+            run_args(&json_sink, &format!("{nowhere}?sslcert=client.crt"), &state),
+            "error: sslcert in the source URL is not supported: client certificates and CRLs are \
+             not implemented; authenticate with a password (SCRAM) over sslmode=verify-full \
+             instead",
+        ),
+        case(
+            "server unreachable (--source)",
+            run_args(&json_sink, &nowhere, &state),
+            unreachable.clone(),
+        ),
+        case(
+            "server unreachable (CONDUIT_SOURCE)",
+            [
+                OsString::from("run"),
+                json_sink.clone().into(),
+                "--state-dir".into(),
+                state.clone().into(),
+            ],
+            unreachable,
         )
-        .slot("s")
-        .publication("p")
-        .state_dir(state.path())
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::unreachable("127.0.0.1", port));
+        .env("CONDUIT_SOURCE", &nowhere),
+    ];
+
+    // Sink files: `run` checks the sink before it connects, `check` is only about the sink.
+    let missing = dir.path().join("no-such-sink.wasm");
+    let text = write_file(
+        dir.path(),
+        "notes.wasm",
+        "this is a text file, not a sink\n",
+    );
+    let core = write_file(dir.path(), "core.wasm", CORE_MODULE);
+    let empty = write_file(dir.path(), "empty.wasm", EMPTY_COMPONENT);
+    let sink_cases: [(&Path, [&'static str; 2], String); 4] = [
+        (
+            &missing,
+            ["sink file missing (run)", "sink file missing (check)"],
+            format!(
+                "sink file {} not found: build it first (e.g. cargo xtask build-sinks) or fix the \
+                 path",
+                missing.display()
+            ),
+        ),
+        (
+            &text,
+            [
+                "sink is not WebAssembly (run)",
+                "sink is not WebAssembly (check)",
+            ],
+            format!(
+                "{} is not a WebAssembly file (no \\0asm header): pass the .wasm sink component",
+                text.display()
+            ),
+        ),
+        (
+            &core,
+            [
+                "sink is a core module (run)",
+                "sink is a core module (check)",
+            ],
+            format!(
+                "{} is a core WebAssembly module, not a component: build it for wasm32-wasip2 or \
+                 wrap it with `wasm-tools component new`",
+                core.display()
+            ),
+        ),
+        (
+            &empty,
+            [
+                "sink does not export the sink interface (run)",
+                "sink does not export the sink interface (check)",
+            ],
+            format!(
+                "{} does not export the {SINK_INTERFACE} interface (it exports: nothing); build \
+                 it against wit/sink.wit's sink-component world",
+                empty.display()
+            ),
+        ),
+    ];
+    for (path, names, line) in sink_cases {
+        cases.push(case(
+            names[0],
+            run_args(path, &nowhere, &state),
+            format!("error: {line}"),
+        ));
+        cases.push(case(
+            names[1],
+            [OsString::from("check"), path.into()],
+            format!("error: {line}"),
+        ));
+    }
+
+    // Config files that fail before any connection.
+    let head = config_header(Some(&nowhere), dir.path());
+    let file = |name: &str, body: String| write_file(dir.path(), name, body);
+    let malformed = file("malformed.toml", format!("{head}[[tenants]\nid = \"a\"\n"));
+    let unknown_key = file(
+        "unknown-key.toml",
+        format!("{head}slots = \"x\"\n{}", tenant("a", "")),
+    );
+    let duplicate = file(
+        "duplicate.toml",
+        format!("{head}{}{}", tenant("acme", ""), tenant("acme", "")),
+    );
+    let bad_id = file("bad-id.toml", format!("{head}{}", tenant("acme corp", "")));
+    let no_tenants = file("no-tenants.toml", head.clone());
+    let unset_source = file(
+        "unset-source.toml",
+        format!(
+            "source_env = \"{UNSET}\"\n{}{}",
+            config_header(None, dir.path()),
+            tenant("a", "")
+        ),
+    );
+    let empty_source = file(
+        "empty-source.toml",
+        format!("{}{}", config_header(Some(""), dir.path()), tenant("a", "")),
+    );
+    let secret = file(
+        "secret.toml",
+        format!(
+            "{head}{}",
+            tenant("a", &format!("secrets = {{ password = \"{UNSET}\" }}"))
+        ),
+    );
+    let tcp = file(
+        "tcp.toml",
+        format!(
+            "{head}{}",
+            tenant("a", "capabilities = { tcp = [\"127.0.0.1\"] }")
+        ),
+    );
+    let http_scheme = file(
+        "http-scheme.toml",
+        format!(
+            "{head}{}",
+            tenant("a", "capabilities = { http = [\"ftp://example.com\"] }")
+        ),
+    );
+    let http_path = file(
+        "http-path.toml",
+        format!(
+            "{head}{}",
+            tenant(
+                "a",
+                "capabilities = { http = [\"http://example.com/hook\"] }"
+            )
+        ),
+    );
+    let origin_example = "expected e.g. \"https://api.example.com\" or \"http://127.0.0.1:8080\"";
+    let config_cases = [
+        both(
+            [
+                "config: malformed TOML (run)",
+                "config: malformed TOML (validate)",
+            ],
+            &malformed,
+            &format!(
+                "{}: line 6, column 11: unclosed array table, expected `]`",
+                malformed.display()
+            ),
+        ),
+        both(
+            [
+                "config: unknown key (run)",
+                "config: unknown key (validate)",
+            ],
+            &unknown_key,
+            &format!(
+                "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
+                 `source_env`, `slot`, `publication`, `tables`, `state_dir`, `max_wal_lag_mib`, \
+                 `tenants`",
+                unknown_key.display()
+            ),
+        ),
+        both(
+            ["config: no tenants (run)", "config: no tenants (validate)"],
+            &no_tenants,
+            &format!(
+                "{}: no [[tenants]]: add at least one tenant with an id and a sink",
+                no_tenants.display()
+            ),
+        ),
+        both(
+            [
+                "config: duplicate tenant id (run)",
+                "config: duplicate tenant id (validate)",
+            ],
+            &duplicate,
+            &format!(
+                "{}: tenant id \"acme\" is used twice: ids must be unique",
+                duplicate.display()
+            ),
+        ),
+        both(
+            [
+                "config: bad tenant id (run)",
+                "config: bad tenant id (validate)",
+            ],
+            &bad_id,
+            &format!(
+                "{}: tenant id \"acme corp\" must be 1-64 letters, digits, '-' or '_'",
+                bad_id.display()
+            ),
+        ),
+        both(
+            [
+                "config: source_env not set (run)",
+                "config: source_env not set (validate)",
+            ],
+            &unset_source,
+            &format!(
+                "source_env names the environment variable {UNSET}, which is not set: export it \
+                 with the PostgreSQL URL"
+            ),
+        ),
+        both(
+            [
+                "config: secret not set (run)",
+                "config: secret not set (validate)",
+            ],
+            &secret,
+            &format!(
+                "tenant \"a\": secret \"password\" comes from the environment variable {UNSET}, \
+                 which is not set: export {UNSET} before starting conduit-wasm"
+            ),
+        ),
+        both(
+            [
+                "config: tcp capability without port (run)",
+                "config: tcp capability without port (validate)",
+            ],
+            &tcp,
+            &format!(
+                "{}: tenant \"a\": capabilities.tcp \"127.0.0.1\" is not host:port (e.g. \
+                 \"127.0.0.1:6379\")",
+                tcp.display()
+            ),
+        ),
+        both(
+            [
+                "config: http capability with another scheme (run)",
+                "config: http capability with another scheme (validate)",
+            ],
+            &http_scheme,
+            &format!(
+                "{}: tenant \"a\": capabilities.http: \"ftp://example.com\" is not an origin (the \
+                 scheme must be http or https); {origin_example}",
+                http_scheme.display()
+            ),
+        ),
+        both(
+            [
+                "config: http capability with a path (run)",
+                "config: http capability with a path (validate)",
+            ],
+            &http_path,
+            &format!(
+                "{}: tenant \"a\": capabilities.http: \"http://example.com/hook\" is not an origin \
+                 (an origin has a host and a port, no path, query or user); {origin_example}",
+                http_path.display()
+            ),
+        ),
+    ];
+    cases.extend(config_cases.into_iter().flatten());
+    // `validate` reads the file's source only after the sinks; `run` fails on it the same way.
+    cases.push(case(
+        "config: empty source (run)",
+        [
+            OsString::from("run"),
+            "--config".into(),
+            empty_source.into(),
+        ],
+        format!("error: the source URL is empty: {example}"),
+    ));
+    check_table(cases).await;
 }
 
+// ---- a trust-auth cluster: database, role, slot, tables, TLS, grants, sink config ---------------
+
 #[tokio::test]
-async fn authentication_failed() {
-    let f = Fixture::with_options(
-        ScratchOptions::default()
-            .fsync_off()
-            .scram("conduit", "right-password"),
+async fn with_a_server() {
+    let f = Fixture::new().await;
+    let endpoint = format!("127.0.0.1:{}", f.pg.port());
+    f.exec(
+        "CREATE ROLE app LOGIN NOREPLICATION;
+         CREATE TABLE t (id int PRIMARY KEY, name text);
+         GRANT SELECT ON t TO app;",
     )
     .await;
-    f.run_config()
-        .source(f.pg.url_for("conduit", Some("wrong-password"), "postgres"))
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::auth_failed());
-}
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let json_sink = stdout_json();
+    let url = f.pg.url();
 
-#[tokio::test]
-async fn wal_level_not_logical() {
-    let f =
-        Fixture::with_options(ScratchOptions::default().fsync_off().without_logical_wal()).await;
-    assert_eq!(f.query_value("SHOW wal_level").await, "replica");
-    f.run_config()
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::wal_level());
-}
-
-#[tokio::test]
-async fn role_without_replication() {
-    let f = Fixture::new().await;
-    // Publication and slot exist (made by a superuser), so the first thing the role cannot do
-    // is open the replication connection.
-    f.exec(&format!(
-        "CREATE ROLE app LOGIN NOREPLICATION;
-         CREATE TABLE t (id int PRIMARY KEY);
-         GRANT SELECT ON t TO app;
-         CREATE PUBLICATION {} FOR ALL TABLES;",
-        f.publication
-    ))
-    .await;
-    // (A slot cannot be created in a transaction that has written.)
-    f.exec(&format!(
-        "SELECT pg_create_logical_replication_slot('{}', 'pgoutput')",
-        f.slot
-    ))
-    .await;
-    f.run_config()
-        .source(f.pg.url_for("app", None, "postgres"))
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::no_replication_role());
-}
-
-#[tokio::test]
-async fn slot_already_active() {
-    let f = Fixture::new().await;
-    f.exec("CREATE TABLE t (id int PRIMARY KEY)").await;
+    // A first process holds the fixture's slot.
     let mut first = f.start_conduit().await;
-    let other_state = tempfile::tempdir().unwrap();
-    f.run_config()
-        .state_dir(other_state.path())
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::slot_active());
-    // The first process is not disturbed.
-    assert!(first.is_running(), "first process still runs");
-    f.exec("INSERT INTO t VALUES (1)").await;
+    let active_pid = f
+        .query_value(&format!(
+            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '{}'",
+            f.slot
+        ))
+        .await;
+
+    let mut cases = vec![
+        case(
+            "unknown database",
+            run_args(
+                &json_sink,
+                &f.pg.url_for("postgres", None, "no_such_db"),
+                &state,
+            ),
+            format!(
+                "error: database \"no_such_db\" does not exist on {endpoint}: fix the database \
+                 name in the source URL"
+            ),
+        ),
+        case(
+            "role without REPLICATION",
+            run_args(&json_sink, &f.pg.url_for("app", None, "postgres"), &state),
+            "error: role \"app\" lacks the REPLICATION attribute: run ALTER ROLE \"app\" WITH \
+             REPLICATION; as a superuser, or connect as a role that has it",
+        ),
+        case(
+            "slot already active",
+            f.run_config().state_dir(&state).args(),
+            format!(
+                "error: replication slot \"{}\" is already active in another process (PID \
+                 {active_pid}): stop the other consumer, or give this one its own --slot",
+                f.slot
+            ),
+        ),
+        case(
+            "unknown table in --tables",
+            with(
+                run_args(&json_sink, &url, &state),
+                &["--tables", "t,no_such_table"],
+            ),
+            "error: unknown table \"no_such_table\" in --tables: no such table in database \
+             \"postgres\"; give existing tables as name or schema.name",
+        ),
+        case(
+            "sslmode=require, server without TLS",
+            run_args(&json_sink, &format!("{url}?sslmode=require"), &state),
+            format!(
+                "error: the server at {endpoint} does not support TLS but sslmode=require: enable \
+                 TLS on the server (ssl = on, with ssl_cert_file and ssl_key_file, in \
+                 postgresql.conf) or use sslmode=prefer or disable in the source URL"
+            ),
+        ),
+        case(
+            "sink rejects its config",
+            run_args(&sink("filter-reshape"), &url, &state),
+            format!(
+                "error: {}: sink connect failed and cannot be retried: missing sink config \
+                 `table`: pass --sink-config table=<value>",
+                sink("filter-reshape").display()
+            ),
+        ),
+    ];
+
+    // Grants, checked against the live schema by `run --config` and `validate --config`.
+    let head = config_header(Some(&url), dir.path());
+    let grant = |name: &str, grant: &str| {
+        write_file(
+            dir.path(),
+            name,
+            format!(
+                "{head}{}\n[[tenants.grants]]\n{grant}\n",
+                tenant("acme", "")
+            ),
+        )
+    };
+    let grant_cases = [
+        both(
+            [
+                "grant: unknown table (run)",
+                "grant: unknown table (validate)",
+            ],
+            &grant("unknown-table.toml", "tables = [\"public.no_such_table\"]"),
+            "tenant \"acme\": grant 1: table public.no_such_table does not exist or is not in the \
+             publication: fix the table in the grant (schema.table), or add it to publication \
+             \"bad_input\"",
+        ),
+        both(
+            [
+                "grant: unknown column (run)",
+                "grant: unknown column (validate)",
+            ],
+            &grant(
+                "unknown-column.toml",
+                "tables = [\"public.t\"]\ncolumns = [\"id\", \"no_such_column\"]",
+            ),
+            "tenant \"acme\": table public.t has no column \"no_such_column\" (grant 1 columns)",
+        ),
+        both(
+            [
+                "grant: predicate syntax error (run)",
+                "grant: predicate syntax error (validate)",
+            ],
+            &grant(
+                "predicate-syntax.toml",
+                "tables = [\"public.t\"]\nwhere = \"id = = 1\"",
+            ),
+            "tenant \"acme\": grant 1 where-clause at offset 5: expected a value after '=', found =",
+        ),
+        both(
+            [
+                "grant: predicate type mismatch (run)",
+                "grant: predicate type mismatch (validate)",
+            ],
+            &grant(
+                "predicate-type.toml",
+                "tables = [\"public.t\"]\nwhere = \"id = 'abc'\"",
+            ),
+            "tenant \"acme\": grant 1 where-clause at offset 5 (table public.t): cannot compare \
+             column \"id\" (integer) with 'abc': expected a number (without quotes)",
+        ),
+    ];
+    cases.extend(grant_cases.into_iter().flatten());
+    check_table(cases).await;
+
+    // The first process was not disturbed.
+    assert!(first.is_running(), "the first process still runs");
+    f.exec("INSERT INTO t VALUES (1, 'one')").await;
     first.wait_for_lines(1, line_deadline()).await;
     first.terminate_ok().await;
 }
 
-#[tokio::test]
-async fn unknown_table_in_tables() {
-    let f = Fixture::new().await;
-    f.exec("CREATE TABLE real_table (id int PRIMARY KEY)").await;
-    f.run_config()
-        .tables("real_table,no_such_table_xyz")
-        .run_to_exit()
-        .await
-        .assert_failed_with(&expect::unknown_table("no_such_table_xyz"));
-}
-
-// ---- the sink -----------------------------------------------------------------------------------
-
-/// `run` with a bad sink against a working source.
-async fn run_with_sink(sink: PathBuf, e: Expect) {
-    let f = Fixture::new().await;
-    let mut cfg = f.run_config();
-    cfg.sink = sink;
-    cfg.run_to_exit().await.assert_failed_with(&e);
-}
+// ---- a SCRAM cluster without wal_level=logical: password, wal_level -----------------------------
 
 #[tokio::test]
-async fn sink_file_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    run_with_sink(dir.path().join("no-such-sink.wasm"), expect::sink_missing()).await;
-}
-
-#[tokio::test]
-async fn sink_not_webassembly() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_file(&dir, "notes.wasm", b"this is a text file, not a sink\n");
-    run_with_sink(p, expect::not_wasm()).await;
-}
-
-#[tokio::test]
-async fn sink_is_a_core_module() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_file(&dir, "core.wasm", CORE_MODULE);
-    run_with_sink(p, expect::core_module()).await;
-}
-
-#[tokio::test]
-async fn sink_component_without_sink_interface() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_file(&dir, "empty.wasm", EMPTY_COMPONENT);
-    run_with_sink(p, expect::no_sink_export()).await;
-}
-
-// ---- `conduit-wasm check` -----------------------------------------------------------------------
-
-#[tokio::test]
-async fn check_accepts_the_example_sinks() {
-    for name in ["stdout-json", "filter-reshape"] {
-        let f = check(&sink(name)).await;
-        assert_eq!(
-            f.status.code(),
-            Some(0),
-            "check {name}: {}\nstdout:\n{}\nstderr:\n{}",
-            f.status,
-            f.stdout_text,
-            f.stderr
-        );
-        assert!(
-            !(f.stdout_text.trim().is_empty() && f.stderr.trim().is_empty()),
-            "check {name} describes the sink"
-        );
-    }
-}
-
-#[tokio::test]
-async fn check_rejects_bad_sinks() {
-    let dir = tempfile::tempdir().unwrap();
-    let cases = [
-        (dir.path().join("missing.wasm"), expect::sink_missing()),
-        (
-            write_file(&dir, "text.wasm", b"hello\n"),
-            expect::not_wasm(),
+async fn with_a_scram_server_without_logical_wal() {
+    let f = Fixture::with_options(
+        ScratchOptions::default()
+            .fsync_off()
+            .without_logical_wal()
+            .scram("conduit", "right-password"),
+    )
+    .await;
+    assert_eq!(f.query_value("SHOW wal_level").await, "replica");
+    let endpoint = format!("127.0.0.1:{}", f.pg.port());
+    let state = tempfile::tempdir().unwrap();
+    let json_sink = stdout_json();
+    let cases =
+        vec![
+        case(
+            "authentication failed",
+            run_args(
+                &json_sink,
+                &f.pg.url_for("conduit", Some("wrong-password"), "postgres"),
+                state.path(),
+            ),
+            format!(
+                "error: authentication failed for user \"conduit\" at {endpoint}: password \
+                 authentication failed for user \"conduit\"; check the user and password in the \
+                 source URL and the server's pg_hba.conf"
+            ),
         ),
-        (
-            write_file(&dir, "core.wasm", CORE_MODULE),
-            expect::core_module(),
+        case(
+            "password missing",
+            run_args(&json_sink, &f.pg.url_for("conduit", None, "postgres"), state.path()),
+            format!(
+                "error: authentication failed for user \"conduit\" at {endpoint}: the server asks \
+                 for a password; put it in the source URL (postgres://user:password@host/db)"
+            ),
         ),
-        (
-            write_file(&dir, "empty.wasm", EMPTY_COMPONENT),
-            expect::no_sink_export(),
+        case(
+            "wal_level is not logical",
+            run_args(&json_sink, &f.pg.url(), state.path()),
+            "error: the server's wal_level is 'replica' but logical replication needs 'logical': \
+             run ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL",
         ),
     ];
-    for (path, e) in cases {
-        let f = check(&path).await;
-        // The message may go to stderr or stdout; judge both.
-        let mut out = f;
-        out.stderr = format!("{}\n{}", out.stderr, out.stdout_text);
-        out.assert_failed_with(&e);
-    }
+    check_table(cases).await;
 }

@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 use crate::assemble::TypeRegistry;
 use crate::config::FileConfig;
 use crate::error::SetupError;
-use crate::route::{Grant, TenantGrants, TenantRouter};
+use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
 use crate::sandbox::worker::RetryPolicy;
 use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
 use crate::source::catalog;
@@ -92,10 +92,13 @@ pub async fn check_grants(
         };
         let parsed = TenantGrants::new(plan.id.to_string(), grants)
             .map_err(|e| SetupError::new(e.to_string()))?;
-        for warning in parsed
-            .check(&tables)
-            .map_err(|e| SetupError::new(e.to_string()))?
-        {
+        for warning in parsed.check(&tables).map_err(|e| match e {
+            RouteError::UnknownTable { .. } => SetupError::new(format!(
+                "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",
+                spec.publication
+            )),
+            e => SetupError::new(e.to_string()),
+        })? {
             tracing::warn!(tenant = %plan.id, "{warning}");
         }
         routers.push(Some(TenantRouter::new(parsed)));

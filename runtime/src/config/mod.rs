@@ -50,6 +50,8 @@ pub struct FileConfig {
     /// A tenant holding the slot back by more WAL than this is named in a warning.
     #[serde(default = "default_wal_lag")]
     pub max_wal_lag_mib: u64,
+    /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
+    #[serde(default)]
     pub tenants: Vec<TenantConfig>,
 }
 

@@ -127,7 +127,7 @@ impl TenantConfig {
             let value = std::env::var(var).map_err(|_| {
                 format!(
                     "tenant {:?}: secret {key:?} comes from the environment variable {var}, which \
-                     is not set",
+                     is not set: export {var} before starting conduit-wasm",
                     self.id
                 )
             })?;

@@ -60,6 +60,8 @@ fn errors_are_one_line_and_name_the_spot() {
     assert!(e.contains("used twice"), "{e}");
     let e = load("tenants = []\n").unwrap_err();
     assert!(e.contains("no [[tenants]]"), "{e}");
+    let e = load("slot = \"s\"\n").unwrap_err();
+    assert!(e.contains("no [[tenants]]"), "{e}");
     let e =
         load("[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { http = [\"ftp://x\"] }\n")
             .unwrap_err();

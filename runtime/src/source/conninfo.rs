@@ -57,12 +57,15 @@ impl ConnInfo {
     pub fn parse(url: &str) -> Result<ConnInfo, SetupError> {
         // tokio-postgres knows only disable/prefer/require and no sslrootcert: take the TLS
         // parameters out, decide TLS here, and tell tokio-postgres the outcome.
+        if url.trim().is_empty() {
+            return Err(SetupError::new(format!(
+                "the source URL is empty: expected e.g. {EXAMPLE_URL}"
+            )));
+        }
         let (url, tls_params) = split_tls_params(url)?;
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-            SetupError::new(format!(
-                "invalid source URL: {e}; expected e.g. postgres://user:password@host:5432/dbname"
-            ))
-        })?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| SetupError::new(describe_url_error(&url, &e)))?;
         if config.get_user().is_none() {
             let user = std::env::var("PGUSER")
                 .or_else(|_| std::env::var("USER"))
@@ -131,6 +134,74 @@ impl ConnInfo {
     }
 }
 
+const EXAMPLE_URL: &str = "postgres://user:password@host:5432/dbname";
+
+/// Why tokio-postgres could not parse the source, in one line that never repeats a password: what
+/// is wrong (not a URL, another scheme, a bad port, a bad option) and what a good one looks like.
+fn describe_url_error(url: &str, e: &tokio_postgres::Error) -> String {
+    let url = url.trim();
+    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_postgres {
+        if let Some((scheme, _)) = url.split_once("://") {
+            if !scheme.is_empty() && !scheme.contains(char::is_whitespace) && !scheme.contains('=')
+            {
+                return format!(
+                    "invalid source URL: unknown scheme \"{scheme}://\"; use postgres:// or \
+                     postgresql://, e.g. {EXAMPLE_URL}"
+                );
+            }
+        }
+        if !url.contains('=') {
+            return format!(
+                "invalid source URL: it is neither a postgres:// URL nor key=value settings; \
+                 expected e.g. {EXAMPLE_URL}"
+            );
+        }
+    }
+    if let Some(port) = bad_port(url, is_postgres) {
+        return format!(
+            "invalid source URL: port {port:?} is not a number from 1 to 65535; expected e.g. \
+             {EXAMPLE_URL}"
+        );
+    }
+    // tokio-postgres says only "invalid connection string"; the reason is its source.
+    let reason = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string());
+    format!("invalid source URL: {reason}; expected e.g. {EXAMPLE_URL}")
+}
+
+/// The first port of the source that is not 1-65535: in the host part of a postgres:// URL, or a
+/// `port` setting (in a URL's query or a key=value string).
+fn bad_port(url: &str, is_postgres: bool) -> Option<String> {
+    let bad = |p: &str| !matches!(p.parse::<u16>(), Ok(n) if n > 0);
+    let settings = if is_postgres {
+        let rest = &url[url.find("://")? + 3..];
+        // Credentials end at the first '@' (as tokio-postgres reads them).
+        let rest = rest.split_once('@').map(|(_, r)| r).unwrap_or(rest);
+        let hosts = rest.split(['/', '?']).next().unwrap_or("");
+        for chunk in hosts.split(',') {
+            let port = match chunk.strip_prefix('[') {
+                Some(v6) => v6.split_once("]:").map(|(_, p)| p),
+                None => chunk.split_once(':').map(|(_, p)| p),
+            };
+            if let Some(port) = port.filter(|p| bad(p)) {
+                return Some(port.to_string());
+            }
+        }
+        rest.split_once('?').map(|(_, q)| q).unwrap_or("")
+    } else {
+        url
+    };
+    settings
+        .split(['&', ' '])
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| k.trim() == "port")
+        .flat_map(|(_, v)| v.trim_matches('\'').split(','))
+        .find(|p| bad(p))
+        .map(str::to_string)
+}
+
 /// The TLS parameters taken out of the user's URL before tokio-postgres parses it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TlsParams {
@@ -161,7 +232,9 @@ pub fn split_tls_params(url: &str) -> Result<(String, TlsParams), SetupError> {
             "sslrootcert" => params.sslrootcert = Some(value),
             k if UNSUPPORTED.contains(&k) => {
                 return Err(SetupError::new(format!(
-                    "{k} in the source URL is not supported: client certificates and CRLs are                      not implemented; authenticate with a password (SCRAM) over                      sslmode=verify-full instead"
+                    "{k} in the source URL is not supported: client certificates and CRLs are \
+                     not implemented; authenticate with a password (SCRAM) over \
+                     sslmode=verify-full instead"
                 )))
             }
             _ => return Ok(false),
@@ -404,5 +477,19 @@ mod tests {
         let e =
             ConnInfo::parse("postgres://u@h/db?sslmode=prefer&sslnegotiation=direct").unwrap_err();
         assert!(e.to_string().contains("sslnegotiation=direct"), "{e}");
+    }
+
+    #[test]
+    fn parse_says_what_is_wrong_with_a_bad_url() {
+        let msg = |url: &str| ConnInfo::parse(url).unwrap_err().to_string();
+        assert!(msg("").contains("the source URL is empty"));
+        assert!(msg("not a url").contains("neither a postgres:// URL nor key=value settings"));
+        assert!(msg("mysql://u:secret@h/db").contains("unknown scheme \"mysql://\""));
+        assert!(!msg("mysql://u:secret@h/db").contains("secret"));
+        assert!(msg("postgres://u:p@h:99999/db").contains("port \"99999\" is not a number"));
+        assert!(msg("postgres://u@[::1]:x/db").contains("port \"x\""));
+        assert!(msg("host=h port=abc").contains("port \"abc\""));
+        assert!(msg("postgres://u@h/db?connect_timeout=x")
+            .contains("invalid value for option `connect_timeout`"));
     }
 }

@@ -98,7 +98,8 @@ fn connect_error(info: &ConnInfo, e: &tokio_postgres::Error) -> SetupError {
         ));
     }
     let text = e.to_string();
-    if text.contains("password missing") {
+    // tokio-postgres says "invalid configuration" with the reason as the source.
+    if text.contains("password missing") || source.as_deref() == Some("password missing") {
         return SetupError::new(format!(
             "authentication failed for user {:?} at {}: the server asks for a password; put it in \
              the source URL (postgres://user:password@host/db)",
