@@ -815,6 +815,34 @@ pub fn send_sigterm(pid: u32) {
     send_signal(pid, "TERM");
 }
 
+/// `conduit-wasm run --config FILE --log-format json`, without waiting for anything.
+pub fn spawn_with_config(config: &Path) -> Running {
+    Running::spawn(conduit_command([
+        OsString::from("run"),
+        "--config".into(),
+        config.into(),
+        "--log-format".into(),
+        "json".into(),
+    ]))
+}
+
+/// Waits until `slot` has confirmed everything written so far (a generous deadline: the runtime
+/// may have a large backlog to deliver first).
+pub async fn wait_all_confirmed(client: &Client, slot: &str) {
+    let end = current_lsn(client).await;
+    wait_for_slot(
+        client,
+        slot,
+        "everything confirmed",
+        streaming_deadline() * 3,
+        |i| {
+            i.and_then(|i| i.confirmed_flush_lsn)
+                .is_some_and(|l| l >= end)
+        },
+    )
+    .await;
+}
+
 /// Sends signal `name` (`TERM`, `KILL`, `STOP`, ...) to process `pid`.
 pub fn send_signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")

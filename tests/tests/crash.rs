@@ -7,9 +7,6 @@
 //! `CONDUIT_CRASH_KILLS=60 CONDUIT_CRASH_CHANGES=1000000 cargo xtask test --test crash`.
 //! A failing run prints `CONDUIT_CHAOS_SEED=...`; set it to replay the same schedule.
 
-use std::ffi::OsString;
-use std::path::Path;
-
 use conduit_e2e::chaos::{self, Rng, Stop};
 use conduit_e2e::redis::{unique_key, Redis};
 use conduit_e2e::*;
@@ -29,16 +26,6 @@ fn write_config(f: &Fixture, redis: &Redis, key: &str) -> (std::path::PathBuf, T
     (path, file)
 }
 
-fn spawn(config: &Path) -> Running {
-    Running::spawn(conduit_command([
-        OsString::from("run"),
-        "--config".into(),
-        config.into(),
-        "--log-format".into(),
-        "json".into(),
-    ]))
-}
-
 /// Waits until the walsender of the killed process has let go of the slot, so that the next
 /// process can take it (as a supervisor's restart delay would).
 async fn wait_slot_released(f: &Fixture) {
@@ -50,19 +37,8 @@ async fn wait_slot_released(f: &Fixture) {
 
 /// Lets `run` go on until the slot has confirmed everything committed, then stops it.
 async fn drain(f: &Fixture, mut run: Running) {
-    let end = current_lsn(&f.client).await;
     run.wait_streaming(&f.client, &f.slot).await;
-    wait_for_slot(
-        &f.client,
-        &f.slot,
-        "everything confirmed",
-        streaming_deadline() * 3,
-        |i| {
-            i.and_then(|i| i.confirmed_flush_lsn)
-                .is_some_and(|l| l >= end)
-        },
-    )
-    .await;
+    wait_all_confirmed(&f.client, &f.slot).await;
     run.terminate_ok().await;
 }
 
@@ -81,7 +57,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
     let (config, file) = write_config(&f, &redis, &key);
 
     // The slot and publication exist before the workload, so nothing is missed at the start.
-    let mut first = spawn(&config);
+    let mut first = spawn_with_config(&config);
     first.wait_streaming(&f.client, &f.slot).await;
     let mut workload = chaos::Workload::new(f.pg.url(), rng.clone());
     let workload = tokio::spawn(async move { workload.run(target).await });
@@ -90,7 +66,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
     for kill in 0..kills {
         let mut run = match running.take() {
             Some(run) => run,
-            None => spawn(&config),
+            None => spawn_with_config(&config),
         };
         tokio::time::sleep(rng.millis(200, 1500)).await;
         if !run.is_running() {
@@ -110,7 +86,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
         wait_slot_released(&f).await;
     }
     let report = workload.await.expect("the workload task");
-    drain(&f, spawn(&config)).await;
+    drain(&f, spawn_with_config(&config)).await;
 
     let committed = chaos::committed_changes(&f.client).await;
     let delivered = chaos::delivered(&r.xrange(&key));
@@ -144,7 +120,7 @@ async fn sigterm_while_the_sink_fails_and_recovers_delivers_nothing_twice() {
     chaos::create_oracle(&f.client).await;
     let (config, file) = write_config(&f, &redis, &key);
 
-    let mut run = spawn(&config);
+    let mut run = spawn_with_config(&config);
     run.wait_streaming(&f.client, &f.slot).await;
     let mut workload = chaos::Workload::new(f.pg.url(), rng.clone());
     let mut stops = Vec::new();
@@ -177,7 +153,7 @@ async fn sigterm_while_the_sink_fails_and_recovers_delivers_nothing_twice() {
             durable: chaos::read_checkpoint(&file.state_dir, TENANT),
         });
         wait_slot_released(&f).await;
-        run = spawn(&config);
+        run = spawn_with_config(&config);
     }
     let report = workload.report;
     drain(&f, run).await;

@@ -3,24 +3,12 @@
 //! dropped or invalidated. The runtime reconnects and loses nothing, or stops with a message that
 //! says what happened; it never starts afresh silently.
 
-use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::Path;
 
 use conduit_e2e::chaos::{self, Rng, Workload};
 use conduit_e2e::proxy::Proxy;
 use conduit_e2e::redis::{unique_key, Redis};
 use conduit_e2e::*;
-
-fn spawn(config: &Path) -> Running {
-    Running::spawn(conduit_command([
-        OsString::from("run"),
-        "--config".into(),
-        config.into(),
-        "--log-format".into(),
-        "json".into(),
-    ]))
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -70,7 +58,7 @@ async fn server_restarts_and_lost_connections_lose_nothing() {
             .replace(&format!(":{}/", f.pg.port()), &format!(":{}/", proxy.port));
     let config = f.state.path().join("conduit.toml");
     file.write(&config);
-    let mut run = spawn(&config);
+    let mut run = spawn_with_config(&config);
     run.wait_streaming(&f.client, &f.slot).await;
 
     let mut workload = Workload::new(f.pg.url(), rng.clone());
@@ -112,19 +100,8 @@ async fn server_restarts_and_lost_connections_lose_nothing() {
             run.stderr()
         );
     }
-    let end = current_lsn(&f.client).await;
     run.wait_streaming(&f.client, &f.slot).await;
-    wait_for_slot(
-        &f.client,
-        &f.slot,
-        "everything confirmed",
-        streaming_deadline() * 3,
-        |i| {
-            i.and_then(|i| i.confirmed_flush_lsn)
-                .is_some_and(|l| l >= end)
-        },
-    )
-    .await;
+    wait_all_confirmed(&f.client, &f.slot).await;
     let done = run.terminate_ok().await;
     let reconnects = log_lines(&done.stderr)
         .iter()

@@ -75,7 +75,7 @@ pub async fn run(
         shutting_down: false,
         lost: None,
     };
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::default();
     loop {
         let (conn, system) = match repl::connect(&cfg.conn).await {
             Ok(c) => c,
@@ -87,11 +87,9 @@ pub async fn run(
                 return Err(e.into())
             }
             Err(e) if state.checkpoint.is_some() => {
-                tracing::warn!("reconnecting in {backoff:?}: {e}");
-                if wait_or_shutdown(&mut shutdown, backoff).await {
+                if backoff.wait(&mut shutdown, e).await {
                     break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -101,11 +99,9 @@ pub async fn run(
             match setup::connect_sql(&cfg.conn).await {
                 Ok(client) => state.client = client,
                 Err(e) => {
-                    tracing::warn!("reconnecting in {backoff:?}: {e}");
-                    if wait_or_shutdown(&mut shutdown, backoff).await {
+                    if backoff.wait(&mut shutdown, e).await {
                         break;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;
                 }
             }
@@ -123,28 +119,57 @@ pub async fn run(
             Err(WireError::Setup(e)) => return Err(e.into()),
             Err(WireError::Server(e)) => return Err(state.refused(e).into()),
             Err(e) => {
-                tracing::warn!("starting replication failed, retrying in {backoff:?}: {e}");
-                if wait_or_shutdown(&mut shutdown, backoff).await {
+                if backoff
+                    .wait(&mut shutdown, format!("starting replication: {e}"))
+                    .await
+                {
                     break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
         };
         tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
-        backoff = Duration::from_secs(1);
+        backoff = Backoff::default();
         match state.stream(stream, &mut shutdown).await? {
             SessionEnd::Shutdown => break,
             SessionEnd::Disconnected(e) => {
                 tracing::warn!("replication connection lost ({e}); reconnecting");
                 state.forget_undelivered();
-                if wait_or_shutdown(&mut shutdown, backoff).await {
+                if wait_or_shutdown(&mut shutdown, backoff.next).await {
                     break;
                 }
             }
         }
     }
     state.finish().await
+}
+
+/// Capped exponential waits between attempts to reach the server, cut short by a stop.
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Backoff {
+    /// Says why, waits, doubles the next wait (up to 30 s); returns whether a stop was requested
+    /// meanwhile.
+    async fn wait(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        why: impl std::fmt::Display,
+    ) -> bool {
+        tracing::warn!("reconnecting in {:?}: {why}", self.next);
+        let stop = wait_or_shutdown(shutdown, self.next).await;
+        self.next = (self.next * 2).min(Duration::from_secs(30));
+        stop
+    }
 }
 
 /// Sleeps for `delay` unless shutdown is requested first; returns whether it was.
