@@ -817,13 +817,60 @@ pub fn send_sigterm(pid: u32) {
 
 /// `conduit-wasm run --config FILE --log-format json`, without waiting for anything.
 pub fn spawn_with_config(config: &Path) -> Running {
-    Running::spawn(conduit_command([
+    Running::spawn(config_command(config, &[]))
+}
+
+/// The command of `conduit-wasm run --config FILE --log-format json`, with `env` added.
+pub fn config_command(config: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = conduit_command([
         OsString::from("run"),
         "--config".into(),
         config.into(),
         "--log-format".into(),
         "json".into(),
-    ]))
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The first line that differs between two outputs, for a readable failure.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    for i in 0..e.len().max(a.len()) {
+        if e.get(i) != a.get(i) {
+            return format!(
+                "first difference at line {}:\n  expected: {}\n  actual:   {}\n({} expected lines, {} actual)",
+                i + 1,
+                e.get(i).unwrap_or(&"(none)"),
+                a.get(i).unwrap_or(&"(none)"),
+                e.len(),
+                a.len()
+            );
+        }
+    }
+    "the lines are equal; the line endings differ".into()
+}
+
+/// What the host logs when it refuses a sink's connection.
+pub const NET_DENIED: &str = "sink denied network access";
+
+/// Asserts that the run's log has a warning that the host refused a connection to `port`, naming
+/// tenant `tenant`: the operator is told, not only the guest.
+pub fn assert_net_denial_logged(stderr: &str, port: &str, tenant: &str) {
+    let log = log_lines(stderr);
+    let denial = log
+        .iter()
+        .find(|l| l.is_warning() && l.says_all(&[NET_DENIED, port]))
+        .unwrap_or_else(|| {
+            panic!("the host should log a warning {NET_DENIED:?} naming port {port}:\n{stderr}")
+        });
+    assert!(
+        denial.is_tenant(tenant),
+        "the denial should name the tenant: {}",
+        denial.raw
+    );
 }
 
 /// Waits until `slot` has confirmed everything written so far (a generous deadline: the runtime
@@ -1225,17 +1272,7 @@ impl Fixture {
     pub async fn start_tenants(&self, file: &TenantsFile, env: &[(&str, &str)]) -> Running {
         let path = self.state.path().join("conduit.toml");
         file.write(&path);
-        let mut cmd = conduit_command([
-            OsString::from("run"),
-            "--config".into(),
-            path.into(),
-            "--log-format".into(),
-            "json".into(),
-        ]);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut r = Running::spawn(cmd);
+        let mut r = Running::spawn(config_command(&path, env));
         r.wait_streaming(&self.client, &file.slot).await;
         r
     }
@@ -1395,22 +1432,15 @@ impl Running {
 /// The status file of a run (`<state_dir>/status-<slot>.json`, or `<state_dir>/status.json`), if
 /// it exists and parses.
 pub fn read_status_file(state_dir: &Path, slot: &str) -> Option<Value> {
-    let sanitized: String = slot
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    [format!("status-{sanitized}.json"), "status.json".into()]
-        .iter()
-        .find_map(|name| {
-            let text = std::fs::read_to_string(state_dir.join(name)).ok()?;
-            serde_json::from_str(&text).ok()
-        })
+    [
+        conduit_wasm::pipeline::status::status_path(state_dir, slot),
+        state_dir.join("status.json"),
+    ]
+    .iter()
+    .find_map(|path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    })
 }
 
 /// The entry of tenant `id` in a status document.
@@ -1501,17 +1531,7 @@ impl Fixture {
     pub async fn start_config_text(&self, toml: &str, env: &[(&str, &str)]) -> Running {
         let path = self.state.path().join("conduit.toml");
         std::fs::write(&path, toml).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        let mut cmd = conduit_command([
-            OsString::from("run"),
-            "--config".into(),
-            path.into(),
-            "--log-format".into(),
-            "json".into(),
-        ]);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut r = Running::spawn(cmd);
+        let mut r = Running::spawn(config_command(&path, env));
         r.wait_streaming(&self.client, &self.slot).await;
         r
     }

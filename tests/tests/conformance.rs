@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use conduit_e2e::{conduit_bin, sinks_dir};
+use conduit_e2e::{conduit_bin, first_difference, sinks_dir};
 
 const OTHER_LANGS: &[&str] = &["c", "python", "js"];
 
@@ -120,23 +120,6 @@ fn text(bytes: &[u8]) -> String {
 fn golden(name: &str) -> String {
     let path = events_dir().join(format!("{name}.out"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn first_difference(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    for i in 0..e.len().max(a.len()) {
-        if e.get(i) != a.get(i) {
-            return format!(
-                "first difference at line {}:\n  expected: {}\n  actual:   {}\n({} expected lines, {} actual)",
-                i + 1,
-                e.get(i).unwrap_or(&"(none)"),
-                a.get(i).unwrap_or(&"(none)"),
-                e.len(),
-                a.len()
-            );
-        }
-    }
-    "the lines are equal; the line endings differ".into()
 }
 
 fn assert_same_output(lang: &str, what: &str, expected: &str, out: &Output) {

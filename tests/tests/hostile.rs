@@ -41,8 +41,6 @@ mod says {
     pub const PANIC: &[&str] = &["multiple of 7", "panic", "unreachable"];
     /// The panic message the sink prints on its stderr before it traps.
     pub const PANIC_MESSAGE: &str = "hostile panic-every: row id 7 is a multiple of 7";
-    /// The host's warning when a sink connects where it may not.
-    pub const NET_DENIED: &str = "sink denied network access";
     /// The host's warning when a sink writes more than its per-call output budget.
     pub const OUTPUT_DROPPED: &str = "dropped";
     /// What the hostile sink prints (its stderr) when the sandbox refused it.
@@ -466,22 +464,7 @@ async fn connect_where_not_granted(granted: Option<String>) {
     let done = s.finish(false).await;
     // Last, so that everything else has been checked when it fails: the operator is told.
     let port = target.port().to_string();
-    let log = log_lines(&done.stderr);
-    let denial = log
-        .iter()
-        .find(|l| l.is_warning() && l.says_all(&[says::NET_DENIED, &port]))
-        .unwrap_or_else(|| {
-            panic!(
-                "the host should log a warning {:?} naming port {port}:\n{}",
-                says::NET_DENIED,
-                done.stderr
-            )
-        });
-    assert!(
-        denial.is_tenant("bad"),
-        "the denial should name the tenant: {}",
-        denial.raw
-    );
+    assert_net_denial_logged(&done.stderr, &port, "bad");
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use conduit_e2e::*;
 
 /// What the runtime and the sink say, in one place.
 mod says {
-    pub const NET_DENIED: &str = "sink denied network access";
     pub const QUARANTINED: &str = "quarantined";
     /// The sink's error when it cannot connect.
     pub const CONNECT_FAILED: &str = "connecting to redis at";
@@ -143,7 +142,7 @@ async fn every_change_lands_in_the_stream_in_order() {
 
     let log = r.log();
     assert!(
-        !log.iter().any(|l| l.says_all(&[says::NET_DENIED])),
+        !log.iter().any(|l| l.says_all(&[NET_DENIED])),
         "nothing should be denied:\n{}",
         r.stderr()
     );
@@ -255,20 +254,5 @@ async fn address_outside_the_grant_is_never_reached() {
     client.cmd(&["DEL", &key]);
 
     // Last, so that everything else has been checked when it fails: the operator is told.
-    let log = log_lines(&done.stderr);
-    let denial = log
-        .iter()
-        .find(|l| l.is_warning() && l.says_all(&[says::NET_DENIED, &port]))
-        .unwrap_or_else(|| {
-            panic!(
-                "the host should log a warning {:?} naming port {port}:\n{}",
-                says::NET_DENIED,
-                done.stderr
-            )
-        });
-    assert!(
-        denial.is_tenant("stray"),
-        "the denial should name the tenant: {}",
-        denial.raw
-    );
+    assert_net_denial_logged(&done.stderr, &port, "stray");
 }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use conduit_e2e::{conduit_bin, sink, stdout_json};
+use conduit_e2e::{conduit_bin, first_difference, sink, stdout_json};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -52,24 +52,6 @@ fn conduit_test(sink: &Path, events: &Path, extra: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The first line that differs, for a readable failure.
-fn first_difference(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    for i in 0..e.len().max(a.len()) {
-        if e.get(i) != a.get(i) {
-            return format!(
-                "line {}:\n  expected: {}\n  actual:   {}\n({} expected lines, {} actual)",
-                i + 1,
-                e.get(i).unwrap_or(&"(none)"),
-                a.get(i).unwrap_or(&"(none)"),
-                e.len(),
-                a.len()
-            );
-        }
-    }
-    "no line differs (line endings?)".into()
 }
 
 fn assert_golden(name: &str, out: &Output) {
