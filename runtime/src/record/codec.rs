@@ -10,8 +10,8 @@ type NumberedLine = (usize, Map<String, Json>);
 
 use serde_json::{Map, Value as Json};
 
-use super::timefmt;
 use crate::sandbox::bindings::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
+use conduit_timefmt as timefmt;
 
 /// The first line of a file written by the [`super::Recorder`].
 pub const HEADER: &str = r#"{"format":"conduit-wasm-events","version":1}"#;

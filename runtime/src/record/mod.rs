@@ -56,7 +56,6 @@
 
 mod codec;
 mod recorder;
-mod timefmt;
 
 #[cfg(test)]
 mod tests;
