@@ -136,11 +136,14 @@ impl Backlog {
         let changes = batch
             .changes
             .into_iter()
-            .map(|change| RowChange {
-                relation: relations[change.relation as usize].clone(),
-                change,
+            .map(|change| {
+                let relation = relations
+                    .get(change.relation as usize)
+                    .ok_or_else(|| corrupt(&self.path, "a change names no table"))?
+                    .clone();
+                Ok(RowChange { relation, change })
             })
-            .collect();
+            .collect::<io::Result<_>>()?;
         self.changes -= header.changes;
         if self.parts.is_empty() {
             self.clear();
