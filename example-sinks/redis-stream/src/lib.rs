@@ -5,10 +5,13 @@
 //! (socket read/write timeout, default 10000). One entry per change, with the fields `op`, `table`
 //! (`schema.table`), `lsn` (the commit LSN, `X/X`), `seq` and `data` (the change's JSON line).
 //!
-//! All `XADD`s of one `publish` call are pipelined (in chunks of [`PIPELINE`]) and every reply is
-//! read before the call returns; `Ok` means Redis has acknowledged every entry. An error reply or a
-//! broken connection is a retryable error (the runtime retries with backoff); the connection is
-//! opened on first use and re-opened after a failure. See README.md.
+//! All `XADD`s of one `publish` call are pipelined in chunks of [`PIPELINE`], each chunk inside
+//! `MULTI` … `EXEC` so that Redis stores all of it or none of it, and every reply is read before the
+//! call returns; `Ok` means Redis has acknowledged every entry. Without the transaction, a chunk
+//! sent while Redis went from refusing writes to accepting them (or back) could be stored with a
+//! hole at its start, and its retry would then append the hole's entries after later ones. An
+//! error reply or a broken connection is a retryable error (the runtime retries with backoff); the
+//! connection is opened on first use and re-opened after a failure. See README.md.
 
 pub mod resp;
 
@@ -109,36 +112,60 @@ impl RedisStream {
         Ok(self.conn.as_mut().expect("just opened"))
     }
 
-    /// Sends one pipeline of `XADD`s and reads every reply. Returns the first error reply, if
-    /// any, and how many leading entries Redis acknowledged.
+    /// Sends one chunk of `XADD`s as a pipelined `MULTI` … `EXEC` and reads every reply. Returns
+    /// how many leading entries Redis stored and the first error reply, if any.
     fn send(&mut self, changes: &[ChangeView<'_>]) -> Result<(usize, Option<String>), SinkError> {
-        let mut buf = Vec::with_capacity(changes.len() * 512);
+        let mut buf = Vec::with_capacity(changes.len() * 512 + 32);
+        encode_command(&mut buf, &["MULTI"]);
         for change in changes {
             encode_xadd(&mut buf, &self.settings, change);
         }
+        encode_command(&mut buf, &["EXEC"]);
         let addr = self.settings.addr.clone();
         let conn = self.connection()?;
         let io_result = (|| {
             conn.get_mut().write_all(&buf)?;
             conn.get_mut().flush()?;
-            let mut acknowledged = 0;
+            // MULTI's +OK, then +QUEUED (or the reason it was refused) for each XADD.
             let mut first_error = None;
-            for _ in changes {
-                match read_reply(conn)? {
-                    Reply::Error(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                    _ if first_error.is_none() => acknowledged += 1,
-                    _ => {}
+            for _ in 0..=changes.len() {
+                if let Reply::Error(e) = read_reply(conn)? {
+                    first_error.get_or_insert(e);
                 }
             }
-            Ok::<_, std::io::Error>((acknowledged, first_error))
+            let exec = read_reply(conn)?;
+            Ok::<_, std::io::Error>(exec_outcome(exec, first_error))
         })();
-        io_result.map_err(|e| {
-            // The connection is in an unknown state: open a new one next time.
-            self.conn = None;
-            SinkError::retryable(format!("redis at {addr}: {e}"))
-        })
+        match io_result {
+            Ok((stored, error)) => {
+                if error.is_some() {
+                    // Never leave a half-open transaction behind on the connection.
+                    self.conn = None;
+                }
+                Ok((stored, error))
+            }
+            Err(e) => {
+                // The connection is in an unknown state: open a new one next time.
+                self.conn = None;
+                Err(SinkError::retryable(format!("redis at {addr}: {e}")))
+            }
+        }
+    }
+}
+
+/// What `EXEC` did: with a command refused while queueing (or the transaction refused as a whole),
+/// nothing is stored; otherwise its array holds each `XADD`'s result, where only a failure at run
+/// time (which would hit every entry alike) can appear.
+fn exec_outcome(exec: Reply, refused: Option<String>) -> (usize, Option<String>) {
+    match (exec, refused) {
+        (Reply::Array(Some(results)), None) => {
+            let stored = results.iter().take_while(|r| r.error().is_none()).count();
+            let error = results.iter().find_map(|r| r.error().map(str::to_string));
+            (stored, error)
+        }
+        (Reply::Error(e), refused) => (0, Some(refused.unwrap_or(e))),
+        (_, Some(refused)) => (0, Some(refused)),
+        (other, None) => (0, Some(format!("unexpected reply to EXEC: {other:?}"))),
     }
 }
 
@@ -335,6 +362,34 @@ mod tests {
                 "*16\r\n$4\r\nXADD\r\n$3\r\ncdc\r\n$6\r\nMAXLEN\r\n$1\r\n~\r\n$3\r\n500\r\n$1\r\n*\r\n"
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_chunk_is_stored_whole_or_not_at_all() {
+        let id = |n: u8| Reply::Bulk(Some(vec![b'0' + n]));
+        assert_eq!(
+            exec_outcome(Reply::Array(Some(vec![id(1), id(2)])), None),
+            (2, None)
+        );
+        // Refused while queueing: EXEC aborts, nothing stored, the first reason is kept.
+        let refused = "NOREPLICAS Not enough good replicas to write.".to_string();
+        assert_eq!(
+            exec_outcome(
+                Reply::Error("EXECABORT Transaction discarded".into()),
+                Some(refused.clone())
+            ),
+            (0, Some(refused))
+        );
+        assert_eq!(
+            exec_outcome(Reply::Error("NOREPLICAS at EXEC".into()), None),
+            (0, Some("NOREPLICAS at EXEC".into()))
+        );
+        // A failure at run time: what came before it is stored.
+        let wrong = Reply::Error("WRONGTYPE Operation against a key".into());
+        assert_eq!(
+            exec_outcome(Reply::Array(Some(vec![id(1), wrong.clone(), wrong])), None),
+            (1, Some("WRONGTYPE Operation against a key".into()))
         );
     }
 }
