@@ -7,8 +7,12 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = conduit_wasm::cli::Cli::parse();
     conduit_wasm::cli::init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread drives the socket and the replication loop: it is woken by the socket and runs
+    // the loop itself. With worker threads, each message woke one thread to poll the socket and
+    // another to run the loop; at 10,000 transactions/s those hand-offs cost more CPU than the
+    // decoding (BENCHMARKS.md). Sinks have threads of their own (`sandbox::worker`), and blocking
+    // work goes to `spawn_blocking`.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

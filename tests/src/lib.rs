@@ -454,6 +454,8 @@ pub struct RunConfig {
     /// Environment variables to set for the child. `CONDUIT_SOURCE` and `CONDUIT_STATE_DIR` are
     /// removed from the child's environment unless set here.
     pub env: Vec<(String, String)>,
+    /// More arguments, after the others.
+    pub extra: Vec<OsString>,
 }
 
 impl RunConfig {
@@ -467,6 +469,7 @@ impl RunConfig {
             state_dir: None,
             sink_config: Vec::new(),
             env: Vec::new(),
+            extra: Vec::new(),
         }
     }
     pub fn source(mut self, url: impl Into<String>) -> Self {
@@ -497,9 +500,13 @@ impl RunConfig {
         self.env.push((key.into(), value.into()));
         self
     }
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.extra.push(arg.into());
+        self
+    }
 
     /// `run <sink> [--source U] [--slot S] [--publication P] [--tables T] [--state-dir D]
-    /// [--sink-config kv]...`
+    /// [--sink-config kv]... [extra]...`
     pub fn args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = vec!["run".into(), self.sink.clone().into()];
         let mut opt = |name: &str, v: &Option<String>| {
@@ -520,6 +527,7 @@ impl RunConfig {
             a.push("--sink-config".into());
             a.push(kv.into());
         }
+        a.extend(self.extra.iter().cloned());
         a
     }
 

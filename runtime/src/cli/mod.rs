@@ -44,7 +44,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Stream committed changes into a sink component.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Say whether a file is a sink component this runtime can run, and what it imports and
     /// exports.
     Check {
@@ -80,7 +80,7 @@ pub enum Command {
 
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::ScratchServer(args) => scratch_server::scratch_server(args).await,
         Command::Check { sink } => check::check(&sink),
         Command::Test(args) => test_sink::test(args),

@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[arg(required_unless_present = "config", conflicts_with = "config")]
     pub sink: Option<PathBuf>,
     /// A configuration file with one source and many tenants (see README).
-    #[arg(long, conflicts_with_all = ["slot", "publication", "tables", "sink_config", "memory_mib", "call_deadline_ms", "max_batch", "allow_http"])]
+    #[arg(long, conflicts_with_all = ["slot", "publication", "tables", "sink_config", "memory_mib", "call_deadline_ms", "max_batch", "batch_wait_ms", "allow_http"])]
     pub config: Option<PathBuf>,
     /// PostgreSQL URL, e.g. postgres://user:password@host:5432/db. Without it (and without one
     /// in --config), a scratch local PostgreSQL with a demo table is started.
@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// Most changes per publish call [default: 1000].
     #[arg(long)]
     pub max_batch: Option<usize>,
+    /// How long a publish call short of --max-batch may wait for more changes, in milliseconds;
+    /// 0 sends each transaction as soon as the sink is free [default: 1].
+    #[arg(long)]
+    pub batch_wait_ms: Option<u64>,
     /// Let the sink send HTTP requests to this origin, e.g. https://api.example.com or
     /// http://127.0.0.1:8080 (repeatable); requests to any other origin are refused.
     #[arg(long = "allow-http", value_name = "ORIGIN", value_parser = HttpOrigin::parse)]
@@ -138,6 +142,10 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
             },
             grants: None,
             max_batch: args.max_batch.unwrap_or(1000),
+            batch_wait: Duration::from_millis(
+                args.batch_wait_ms
+                    .unwrap_or(crate::config::DEFAULT_BATCH_WAIT_MS),
+            ),
             max_queue: 100_000,
             retry: RetryPolicy::default(),
         }],
@@ -253,6 +261,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             router,
             worker,
             max_batch: plan.max_batch,
+            batch_wait: plan.batch_wait,
             max_queue: plan.max_queue,
         });
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_postgres::Client;
 
@@ -24,6 +25,7 @@ pub struct TenantPlan {
     /// `None`: everything in the publication (the single-sink CLI).
     pub grants: Option<Vec<Grant>>,
     pub max_batch: usize,
+    pub batch_wait: Duration,
     pub max_queue: usize,
     pub retry: RetryPolicy,
 }
@@ -60,6 +62,7 @@ pub fn plans_from_file(file: &FileConfig) -> Result<Vec<TenantPlan>, SetupError>
                 capabilities: t.sink_capabilities().map_err(SetupError::new)?,
                 grants: Some(t.grants.clone()),
                 max_batch: t.limits.max_batch,
+                batch_wait: Duration::from_millis(t.limits.batch_wait_ms),
                 max_queue: t.limits.max_queue,
                 retry: RetryPolicy {
                     max_consecutive_traps: failures,

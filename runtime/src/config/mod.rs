@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use tenant::{TenantCapabilities, TenantConfig, TenantLimits};
+pub use tenant::{TenantCapabilities, TenantConfig, TenantLimits, DEFAULT_BATCH_WAIT_MS};
 
 use crate::error::SetupError;
 

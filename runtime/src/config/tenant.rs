@@ -34,6 +34,10 @@ pub struct TenantConfig {
     pub capabilities: TenantCapabilities,
 }
 
+/// The default of `batch_wait_ms` (and of `run --batch-wait-ms`): at most one call per
+/// millisecond for a steady stream of small transactions, adding at most that to their latency.
+pub const DEFAULT_BATCH_WAIT_MS: u64 = 1;
+
 /// Per-tenant limits; every field has a default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -42,6 +46,9 @@ pub struct TenantLimits {
     pub call_deadline_ms: u64,
     /// Most changes per `publish` call.
     pub max_batch: usize,
+    /// How long a call short of `max_batch` may wait for more changes, in milliseconds; 0 sends
+    /// every transaction as soon as the sink is free.
+    pub batch_wait_ms: u64,
     /// Most changes waiting for this tenant's sink.
     pub max_queue: usize,
     /// Consecutive failed attempts at one batch (traps, timeouts, retryable errors) after which
@@ -55,6 +62,7 @@ impl Default for TenantLimits {
             memory_mib: 64,
             call_deadline_ms: 5_000,
             max_batch: 1_000,
+            batch_wait_ms: DEFAULT_BATCH_WAIT_MS,
             max_queue: 100_000,
             max_failures: 5,
         }

@@ -66,6 +66,12 @@ impl Batcher {
         self.queued_changes
     }
 
+    /// Whether the next batch would be smaller than the bound: nothing is queued but changes
+    /// (with acknowledgements) that fit into one call.
+    pub fn holds_less_than_a_batch(&self) -> bool {
+        self.queued_changes < self.max_changes
+    }
+
     pub fn clear(&mut self) {
         self.queue.clear();
         self.queued_changes = 0;
@@ -139,12 +145,12 @@ pub(super) fn into_batch(changes: Vec<RowChange>) -> Batch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::assemble::RelationInfo;
     use crate::sandbox::bindings::{Change, Operation, Relation};
 
-    fn txn(end_lsn: u64, n: usize, rel: &Arc<RelationInfo>) -> Transaction {
+    pub(in crate::pipeline) fn txn(end_lsn: u64, n: usize, rel: &Arc<RelationInfo>) -> Transaction {
         Transaction {
             xid: end_lsn as u32,
             commit_lsn: end_lsn - 1,
@@ -169,7 +175,7 @@ mod tests {
         }
     }
 
-    fn rel(name: &str) -> Arc<RelationInfo> {
+    pub(in crate::pipeline) fn rel(name: &str) -> Arc<RelationInfo> {
         Arc::new(RelationInfo {
             relation: Relation {
                 oid: 1,

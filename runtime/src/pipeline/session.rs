@@ -76,6 +76,7 @@ pub async fn run(
         lost: None,
         last_durable: Instant::now(),
         flush_due: None,
+        send_due: None,
     };
     let mut backoff = Backoff::default();
     loop {
@@ -215,6 +216,8 @@ struct Loop<'a> {
     /// [`GROUP_COMMIT`]).
     last_durable: Instant,
     flush_due: Option<Instant>,
+    /// The earliest time a tenant holding back a small batch wants to send it.
+    send_due: Option<Instant>,
 }
 
 /// The shortest time between two checkpoint writes while sinks keep accepting batches: one
@@ -357,6 +360,8 @@ impl Loop<'_> {
                         }
                     }
                 }
+                // A tenant's small batch has waited long enough: the next turn sends it.
+                _ = tokio::time::sleep_until(self.send_due.unwrap_or_else(Instant::now).into()), if self.send_due.is_some() => {}
                 _ = tokio::time::sleep_until(self.flush_due.unwrap_or_else(Instant::now).into()), if self.flush_due.is_some() => {
                     self.send_status(&mut stream, false).await?;
                 }
@@ -499,13 +504,17 @@ impl Loop<'_> {
     }
 
     async fn dispatch(&mut self) {
+        self.send_due = None;
         if self.shutting_down {
             return;
         }
         let mut failed = Vec::new();
+        let now = Instant::now();
         for (i, t) in self.tenants.iter_mut().enumerate() {
-            if let Err(e) = t.dispatch(&mut self.next_token) {
-                failed.push((i, e));
+            match t.dispatch(&mut self.next_token, now) {
+                Ok(Some(due)) => self.send_due = Some(self.send_due.map_or(due, |d| d.min(due))),
+                Ok(None) => {}
+                Err(e) => failed.push((i, e)),
             }
         }
         for (i, reason) in failed {
