@@ -12,7 +12,7 @@
 //!   `cargo test --workspace [ARGS...]` with `CONDUIT_SINKS_DIR` and `CONDUIT_WASM_BIN` set; stops at
 //!   the first failure.
 //! - `bench [--quick] [--repeat N] ...`: conduit-wasm against `pg_recvlogical` on a scratch
-//!   PostgreSQL, see `bench.rs` and BENCHMARKS.md.
+//!   PostgreSQL, see `bench/` and BENCHMARKS.md.
 
 mod bench;
 mod debian_wasm;

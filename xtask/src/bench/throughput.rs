@@ -1,0 +1,277 @@
+//! The throughput half of the bench: writes one shape of WAL, then drains identical slots with
+//! each consumer in turn and checks that conduit-wasm delivered every row. What a drain costs is
+//! measured by `measure.rs`; what the numbers mean is `report.rs`'s business.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::measure::measure;
+use super::options::{Consumer, Shape, CONSUMERS};
+use super::report::count;
+use super::server::{log_file, tail};
+use super::{Bench, PUBLICATION, TABLE, TENANTS};
+use crate::Result;
+
+/// One drain of one slot.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Drain {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub max_rss_kib: u64,
+    /// Stopped at `--drain-timeout`: `wall` is a lower bound.
+    pub timed_out: bool,
+}
+
+pub(super) struct ShapeResult {
+    pub shape: Shape,
+    pub rows: u64,
+    pub write_time: Duration,
+    pub wal_bytes: u64,
+    pub drains: Vec<(Consumer, Vec<Drain>)>,
+}
+
+impl Bench<'_> {
+    pub(super) fn shape(&self, shape: Shape, next_id: &mut u64) -> Result<ShapeResult> {
+        let s = self.server;
+        let quick = self.opts.quick;
+        let (txns, per_txn) = shape.size(quick);
+        let rows = txns * per_txn;
+        eprintln!("xtask: bench shape {}", shape.label(quick));
+        s.psql(&[
+            "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots \
+             WHERE slot_name LIKE 'bench\\_%'",
+            &format!("TRUNCATE {TABLE}"),
+            "CHECKPOINT",
+        ])?;
+        let slot = |c: Consumer, rep: usize| format!("bench_{}_{}_{rep}", shape.letter(), c.key());
+        let mut create = Vec::new();
+        for rep in 0..self.opts.repeat {
+            for c in CONSUMERS {
+                create.push(format!(
+                    "SELECT pg_create_logical_replication_slot('{}', 'pgoutput')",
+                    slot(c, rep)
+                ));
+            }
+        }
+        s.psql(&create.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let start_lsn = s.query("SELECT pg_current_wal_lsn()")?;
+
+        let write_started = Instant::now();
+        let first = *next_id;
+        match shape {
+            Shape::B => {
+                s.psql(&[&format!("CALL bench_single_row_txns({rows}, {first})")])?;
+            }
+            Shape::A | Shape::C => {
+                let statements: Vec<String> = (0..txns)
+                    .map(|t| {
+                        let a = first + t * per_txn;
+                        let b = a + per_txn - 1;
+                        format!(
+                            "INSERT INTO {TABLE} SELECT g, g % 100, 'customer-' || g, \
+                             (g % 100000) / 100.0, now() FROM generate_series({a}::bigint, {b}) g"
+                        )
+                    })
+                    .collect();
+                s.psql(&statements.iter().map(String::as_str).collect::<Vec<_>>())?;
+            }
+        }
+        *next_id += rows;
+        let write_time = write_started.elapsed();
+        let endpos = s.query("SELECT pg_current_wal_lsn()")?;
+        let wal_bytes = s
+            .query(&format!(
+                "SELECT pg_wal_lsn_diff('{endpos}', '{start_lsn}')::bigint"
+            ))?
+            .parse::<u64>()
+            .unwrap_or(0);
+        eprintln!(
+            "xtask:   wrote {} rows in {:.1}s ({:.1} MiB of WAL), end position {endpos}",
+            count(rows),
+            write_time.as_secs_f64(),
+            wal_bytes as f64 / 1048576.0
+        );
+
+        let mut drains: Vec<(Consumer, Vec<Drain>)> =
+            CONSUMERS.iter().map(|&c| (c, Vec::new())).collect();
+        for rep in 0..self.opts.repeat {
+            for (c, list) in drains.iter_mut() {
+                if list.iter().any(|d| d.timed_out) {
+                    continue; // it would time out again
+                }
+                let d = self.drain(*c, &slot(*c, rep), &endpos, rows)?;
+                eprintln!(
+                    "xtask:   {:<44} {}{:>8.2}s {:>12} rows/s {:>7.1} MiB {:>7.2} CPU s",
+                    c.label(),
+                    if d.timed_out { ">" } else { " " },
+                    d.wall.as_secs_f64(),
+                    count((rows as f64 / d.wall.as_secs_f64()) as u64),
+                    d.max_rss_kib as f64 / 1024.0,
+                    d.cpu.as_secs_f64()
+                );
+                list.push(d);
+            }
+        }
+        s.psql(&[
+            "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots \
+             WHERE slot_name LIKE 'bench\\_%'",
+        ])?;
+        Ok(ShapeResult {
+            shape,
+            rows,
+            write_time,
+            wal_bytes,
+            drains,
+        })
+    }
+
+    /// One sink on one slot of the bench table, to `endpos`.
+    pub(super) fn conduit_single(&self, sink: &Path, slot: &str, endpos: &str) -> Command {
+        self.conduit_run([
+            sink.as_os_str(),
+            "--source".as_ref(),
+            self.server.url.as_ref(),
+            "--slot".as_ref(),
+            slot.as_ref(),
+            "--publication".as_ref(),
+            PUBLICATION.as_ref(),
+            "--stop-at".as_ref(),
+            endpos.as_ref(),
+        ])
+    }
+
+    /// A `--config` file: `TENANTS` no-op tenants, tenant `n` granted the rows with `tenant = n`.
+    fn tenants_config(&self, slot: &str) -> Result<PathBuf> {
+        let mut text = format!(
+            "# Written by `cargo xtask bench`.\nslot = \"{slot}\"\npublication = \"{PUBLICATION}\"\n"
+        );
+        let sink = self.noop.display().to_string().replace('\\', "\\\\");
+        for n in 0..TENANTS {
+            let _ = write!(
+                text,
+                "\n[[tenants]]\nid = \"t{n:02}\"\nsink = \"{sink}\"\n\n[[tenants.grants]]\n\
+                 tables = [\"public.{TABLE}\"]\nwhere = \"tenant = {n}\"\n"
+            );
+        }
+        let path = self.work.join("configs").join(format!("{slot}.toml"));
+        fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn drain(&self, consumer: Consumer, slot: &str, endpos: &str, rows: u64) -> Result<Drain> {
+        let log = self.work.join("logs").join(format!("{slot}.log"));
+        let mut cmd = match consumer {
+            Consumer::Recvlogical => {
+                let mut cmd = Command::new(self.server.bindir.join("pg_recvlogical"));
+                cmd.args([
+                    "-d",
+                    &self.server.url,
+                    "--slot",
+                    slot,
+                    "--start",
+                    "--no-loop",
+                ])
+                .arg(format!("--endpos={endpos}"))
+                .args(["-f", "/dev/null"])
+                .args(["-o", "proto_version=1"])
+                .args(["-o", &format!("publication_names={PUBLICATION}")])
+                .stdin(Stdio::null());
+                cmd
+            }
+            Consumer::Noop => self.conduit_single(&self.noop, slot, endpos),
+            Consumer::StdoutJson => self.conduit_single(&self.json, slot, endpos),
+            Consumer::Tenants => {
+                let config = self.tenants_config(slot)?;
+                self.conduit_run([
+                    "--config".as_ref(),
+                    config.as_os_str(),
+                    "--source".as_ref(),
+                    self.server.url.as_ref(),
+                    "--stop-at".as_ref(),
+                    endpos.as_ref(),
+                ])
+            }
+        };
+        cmd.stdout(Stdio::null()).stderr(log_file(&log)?);
+        let m = measure(&mut cmd, self.opts.drain_timeout)?;
+        if m.timed_out {
+            eprintln!(
+                "xtask:   {} on slot {slot} was stopped after {:?} (--drain-timeout)",
+                consumer.label(),
+                self.opts.drain_timeout
+            );
+            return Ok(Drain {
+                wall: m.wall,
+                cpu: m.cpu,
+                max_rss_kib: m.max_rss_kib,
+                timed_out: true,
+            });
+        }
+        if !m.success {
+            return Err(format!(
+                "{} on slot {slot} failed ({}); log {}:\n{}",
+                consumer.label(),
+                m.status,
+                log.display(),
+                tail(&log, 20)
+            ));
+        }
+        if consumer != Consumer::Recvlogical {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            match delivered_changes(&text) {
+                Some(n) if n == rows => {}
+                Some(n) => {
+                    return Err(format!(
+                        "{} on slot {slot} delivered {n} changes, expected {rows}: it stopped \
+                         early or repeated changes; log {}",
+                        consumer.label(),
+                        log.display()
+                    ))
+                }
+                None => eprintln!(
+                    "xtask:   warning: could not read the delivered count from {}",
+                    log.display()
+                ),
+            }
+        }
+        Ok(Drain {
+            wall: m.wall,
+            cpu: m.cpu,
+            max_rss_kib: m.max_rss_kib,
+            timed_out: false,
+        })
+    }
+}
+
+/// The sum of the `N changes in M batches` of conduit-wasm's exit summary (one line per tenant).
+fn delivered_changes(log: &str) -> Option<u64> {
+    let mut total = None;
+    for line in log.lines() {
+        let Some(at) = line.find(" changes in ") else {
+            continue;
+        };
+        let n = line[..at]
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|d| d.parse::<u64>().ok())?;
+        *total.get_or_insert(0) += n;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_delivered_changes() {
+        let log = "2026 INFO stopped; confirmed 0/1\n\
+                   2026 INFO tenant=t00 running: 10 changes in 2 batches, position 0/1\n\
+                   2026 INFO tenant=t01 running: 32 changes in 1 batches, position 0/1\n";
+        assert_eq!(delivered_changes(log), Some(42));
+        assert_eq!(delivered_changes("nothing"), None);
+    }
+}
