@@ -8,6 +8,7 @@
 
 mod backlog;
 mod batcher;
+mod durable;
 mod session;
 pub mod status;
 mod tenant;

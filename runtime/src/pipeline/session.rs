@@ -1,12 +1,12 @@
 //! The streaming loop, and reconnecting when the connection drops.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
 use super::backlog::Backlog;
+use super::durable::{self, DurableWriter};
 use super::status::{self, RunStatus, TenantStatus};
 use super::tenant::{Tenant, TenantSetup, TenantState};
 use super::PipelineConfig;
@@ -202,7 +202,8 @@ struct Loop<'a> {
     setups: Option<Vec<TenantSetup>>,
     tenants: Vec<Tenant>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
-    checkpoint: Option<CheckpointStore>,
+    /// The checkpoint file, from the first connection on (its name depends on the server).
+    checkpoint: Option<DurableWriter>,
     /// Highest WAL position the server said it sent.
     received: Lsn,
     /// What the server was last told.
@@ -243,7 +244,7 @@ impl Loop<'_> {
             self.tenants.push(Tenant::new(setup, position, backlog));
         }
         tracing::info!(checkpoint = %store.path().display(), "positions");
-        self.checkpoint = Some(store);
+        self.checkpoint = Some(DurableWriter::new(store));
         Ok(())
     }
 
@@ -252,7 +253,7 @@ impl Loop<'_> {
     fn refused(&self, e: ServerError) -> SetupError {
         let slot = &self.cfg.spec.slot;
         match (e.code.as_str(), &self.checkpoint) {
-            ("42704", Some(store)) => setup::slot_gone(slot, store, self.slot_position()),
+            ("42704", Some(w)) => setup::slot_gone(slot, w.store(), self.slot_position()),
             ("55000", _)
                 if e.message
                     .contains("cannot read from logical replication slot") =>
@@ -289,6 +290,7 @@ impl Loop<'_> {
         };
         loop {
             if self.shutting_down && self.tenants.iter().all(|t| t.in_flight.is_none()) {
+                self.make_durable_now().await?;
                 self.send_status(&mut stream, false).await?;
                 if let Some(e) = self.lost.take() {
                     tracing::warn!("the final status update was not sent ({e}): the slot catches up from the checkpoint at the next start");
@@ -349,23 +351,29 @@ impl Loop<'_> {
                 _ = std::future::ready(()), if replaying => self.replay_step().await?,
                 outcome = self.outcomes.recv(), if in_flight => {
                     if self.on_outcome(outcome).await? {
-                        // The sink did real work: make it durable and tell the server, now if
-                        // the last write is a group-commit window old, else at the window's end
-                        // together with whatever else is accepted meanwhile.
+                        // The sink did real work: make it durable (then the server is told),
+                        // now if the last write is a group-commit window old, else at the
+                        // window's end together with whatever else is accepted meanwhile.
                         let due = self.last_durable + GROUP_COMMIT;
                         if Instant::now() >= due {
-                            self.send_status(&mut stream, false).await?;
+                            self.begin_durable();
                         } else {
                             self.flush_due.get_or_insert(due);
                         }
                     }
                 }
+                written = durable::finished(&mut self.checkpoint), if self.writing() => {
+                    self.became_durable(written?);
+                    self.send_status(&mut stream, false).await?;
+                }
                 // A tenant's small batch has waited long enough: the next turn sends it.
                 _ = tokio::time::sleep_until(self.send_due.unwrap_or_else(Instant::now).into()), if self.send_due.is_some() => {}
                 _ = tokio::time::sleep_until(self.flush_due.unwrap_or_else(Instant::now).into()), if self.flush_due.is_some() => {
-                    self.send_status(&mut stream, false).await?;
+                    self.flush_due = None;
+                    self.begin_durable();
                 }
                 _ = ticker.tick() => {
+                    self.begin_durable();
                     self.send_status(&mut stream, false).await?;
                     self.report();
                 }
@@ -573,7 +581,7 @@ impl Loop<'_> {
             let outcome = self.outcomes.recv().await;
             self.on_outcome(outcome).await?;
         }
-        self.make_durable()
+        self.make_durable_now().await
     }
 
     /// After a reconnect the server resends everything after the slot position; each tenant
@@ -589,34 +597,67 @@ impl Loop<'_> {
         }
     }
 
-    /// Writes every tenant's accepted position to the checkpoint file if any moved.
-    fn make_durable(&mut self) -> anyhow::Result<()> {
+    fn writing(&self) -> bool {
+        self.checkpoint.as_ref().is_some_and(DurableWriter::busy)
+    }
+
+    /// Starts writing every tenant's accepted position to the checkpoint file if any moved and no
+    /// write is under way (when one is, [`Loop::became_durable`] schedules the next).
+    fn begin_durable(&mut self) {
         if self.tenants.iter().all(|t| t.position() == t.durable) {
-            return Ok(());
+            return;
         }
-        let positions: BTreeMap<String, Position> = self
-            .tenants
-            .iter()
-            .map(|t| (t.id.to_string(), t.position()))
-            .collect();
-        if let Some(store) = &self.checkpoint {
-            store.store(&positions)?;
-        }
-        self.last_durable = Instant::now();
+        let Some(writer) = self.checkpoint.as_mut().filter(|w| !w.busy()) else {
+            return;
+        };
         self.flush_due = None;
-        for t in &mut self.tenants {
-            t.durable = t.position();
+        writer.start(
+            self.tenants
+                .iter()
+                .map(|t| (t.id.to_string(), t.position()))
+                .collect(),
+        );
+    }
+
+    /// A checkpoint write finished: these positions (in tenant order) are on disk. What moved
+    /// while it ran goes into the next write, a group-commit window after this one.
+    fn became_durable(&mut self, written: Vec<Position>) {
+        self.last_durable = Instant::now();
+        for (t, p) in self.tenants.iter_mut().zip(written) {
+            t.durable = p;
+        }
+        if self.tenants.iter().any(|t| t.position() != t.durable) {
+            self.flush_due
+                .get_or_insert(self.last_durable + GROUP_COMMIT);
+        }
+    }
+
+    /// Makes every accepted position durable before returning (a stop, a reconnect).
+    async fn make_durable_now(&mut self) -> anyhow::Result<()> {
+        // The write under way, then one of whatever moved since.
+        self.settle_write().await?;
+        self.begin_durable();
+        self.settle_write().await?;
+        self.flush_due = None;
+        Ok(())
+    }
+
+    async fn settle_write(&mut self) -> anyhow::Result<()> {
+        if let Some(writer) = self.checkpoint.as_mut() {
+            if let Some(written) = writer.settle().await? {
+                self.became_durable(written);
+            }
         }
         Ok(())
     }
 
+    /// Tells the server what is durable: the slot may move up to the least tenant position on
+    /// disk.
     async fn send_status(
         &mut self,
         stream: &mut ReplicationStream,
         reply: bool,
     ) -> anyhow::Result<()> {
-        self.make_durable()?;
-        self.flush_due = None;
         let flush = self.slot_position().max(self.confirmed);
         match stream
             .send_status(self.received.max(flush), flush, reply)
