@@ -78,6 +78,8 @@ impl Follower {
 /// One consumer's latencies.
 pub(super) struct Latency {
     pub follower: Follower,
+    /// Which round of `--repeat` this is (from 1).
+    pub round: usize,
     pub rate: u32,
     pub seconds: u32,
     pub achieved_tps: f64,
@@ -112,7 +114,8 @@ struct Load {
 }
 
 impl Bench<'_> {
-    /// Each of [`FOLLOWERS`] in turn, each under its own run of the same load.
+    /// `--repeat` rounds of each of [`FOLLOWERS`] in turn, each under its own run of the same
+    /// load.
     pub(super) fn latency(&self) -> Result<Vec<Latency>> {
         let (rate, seconds) = if self.opts.quick {
             (2_000, 3)
@@ -133,16 +136,23 @@ impl Bench<'_> {
             seconds,
             script,
         };
-        FOLLOWERS
-            .iter()
-            .map(|&f| {
+        // Rounds of both followers in turn, so that a noisy spell of the machine hits both.
+        let rounds = self.opts.repeat;
+        let mut runs = Vec::new();
+        for round in 1..=rounds {
+            for &f in &FOLLOWERS {
                 eprintln!(
-                    "xtask: bench latency of {} at {rate} transactions/s for {seconds}s",
+                    "xtask: bench latency of {} at {rate} transactions/s for {seconds}s \
+                     ({round} of {rounds})",
                     f.label()
                 );
-                self.follow(f, &load)
-            })
-            .collect()
+                runs.push(Latency {
+                    round,
+                    ..self.follow(f, &load)?
+                });
+            }
+        }
+        Ok(runs)
     }
 
     /// The follower's process, reading its slot from now on; its stdout is the lines to time.
@@ -296,6 +306,7 @@ impl Bench<'_> {
         latencies.sort_unstable();
         Ok(Latency {
             follower,
+            round: 1,
             rate: load.rate,
             seconds: load.seconds,
             achieved_tps: tps,
@@ -369,6 +380,7 @@ mod tests {
     fn percentiles_in_milliseconds() {
         let l = Latency {
             follower: Follower::Recvlogical,
+            round: 1,
             rate: 1,
             seconds: 1,
             achieved_tps: 1.0,

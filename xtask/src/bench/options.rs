@@ -15,7 +15,8 @@ usage: cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--drain-timeou
                          [--no-build] [--debug]
 
   --quick        every shape 100x smaller, one repetition unless --repeat (a smoke test)
-  --repeat N     drains per consumer and shape; the report shows the median [default 3]
+  --repeat N     drains per consumer and shape, and latency runs per consumer; the report
+                 shows the median [default 3]
   --shapes LIST  which shapes to run, e.g. A,C [default A,B,C]
   --drain-timeout SECS
                  a drain still running after this is stopped and reported as slower than

@@ -364,6 +364,7 @@ fn throughput_section(
 /// One row per latency consumer, the tail conduit-wasm adds, and the latency target.
 fn latency_section(r: &mut String, targets: &mut Vec<String>, opts: &Options, latency: &[Latency]) {
     let first = &latency[0];
+    let rounds = latency.iter().map(|l| l.round).max().unwrap_or(1);
     let _ = writeln!(
         r,
         "\n**Commit-to-publish latency** (ms from the transaction's commit time, the server's \
@@ -388,8 +389,13 @@ fn latency_section(r: &mut String, targets: &mut Vec<String>, opts: &Options, la
     for l in latency {
         let _ = writeln!(
             r,
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {}{} | {:.1} | {:.2} |",
+            "| {}{} | {} | {} | {} | {} | {} | {:.0} | {} | {}{} | {:.1} | {:.2} |",
             l.follower.label(),
+            if rounds > 1 {
+                format!(" (run {})", l.round)
+            } else {
+                String::new()
+            },
             ms(l, 50.0),
             ms(l, 90.0),
             ms(l, 99.0),
@@ -407,17 +413,25 @@ fn latency_section(r: &mut String, targets: &mut Vec<String>, opts: &Options, la
             l.cpu.as_secs_f64(),
         );
     }
+    // The median over the rounds of each follower's p99.
     let p99 = |f: Follower| {
-        latency
+        let runs: Vec<f64> = latency
             .iter()
-            .find(|l| l.follower == f)
-            .and_then(|l| l.percentile(99.0))
+            .filter(|l| l.follower == f)
+            .filter_map(|l| l.percentile(99.0))
+            .collect();
+        (!runs.is_empty()).then(|| median(runs))
     };
     let (baseline, conduit) = (p99(Follower::Recvlogical), p99(Follower::StdoutJson));
     if let (Some(b), Some(c)) = (baseline, conduit) {
+        let of = if rounds > 1 {
+            format!("median p99 of {rounds} runs")
+        } else {
+            "p99".to_string()
+        };
         let _ = writeln!(
             r,
-            "\nconduit-wasm p99 − pg_recvlogical p99 = {:.2} ms",
+            "\nconduit-wasm {of} − pg_recvlogical {of} = {c:.2} − {b:.2} = {:.2} ms",
             c - b
         );
     }
@@ -429,6 +443,9 @@ fn latency_section(r: &mut String, targets: &mut Vec<String>, opts: &Options, la
                 count(u64::from(l.rate)),
                 if p99 <= 5.0 { "met" } else { "NOT met" }
             );
+            if rounds > 1 {
+                let _ = write!(line, " (median of {rounds} runs)");
+            }
             if let Some(b) = baseline {
                 let _ = write!(line, " (baseline: pg_recvlogical p99 {b:.2} ms)");
             }
@@ -503,6 +520,7 @@ mod tests {
         };
         let latency = |follower, ms: i64| Latency {
             follower,
+            round: 1,
             rate: 10_000,
             seconds: 20,
             achieved_tps: 9_999.4,
@@ -527,7 +545,7 @@ mod tests {
             "| pg_recvlogical | 1.00 | 1.00 | 1.00 | 1.00 | 1.00 | 9999 | 3 | 3 | 2.0 |"
         ));
         assert!(text.contains("| conduit-wasm stdout-json | 7.00 |"));
-        assert!(text.contains("conduit-wasm p99 − pg_recvlogical p99 = 6.00 ms"));
+        assert!(text.contains("conduit-wasm p99 − pg_recvlogical p99 = 7.00 − 1.00 = 6.00 ms"));
         assert!(text.contains(
             "- commit-to-publish p99 ≤ 5 ms at 10,000/s: 7.00 ms — NOT met \
              (baseline: pg_recvlogical p99 1.00 ms)"
