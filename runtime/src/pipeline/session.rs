@@ -77,6 +77,7 @@ pub async fn run(
         last_durable: Instant::now(),
         flush_due: None,
         send_due: None,
+        dispatch_due: true,
     };
     let mut backoff = Backoff::default();
     loop {
@@ -219,6 +220,11 @@ struct Loop<'a> {
     flush_due: Option<Instant>,
     /// The earliest time a tenant holding back a small batch wants to send it.
     send_due: Option<Instant>,
+    /// Something happened since the last pass over the tenants that may let one of them send a
+    /// batch: a transaction was queued, a call finished, a held batch's wait ran out. Most turns
+    /// of the loop read a message that completes nothing (Begin, Relation, a row), and visiting a
+    /// hundred tenants on each of them was a fifth of the loop's time.
+    dispatch_due: bool,
 }
 
 /// The shortest time between two checkpoint writes while sinks keep accepting batches: one
@@ -288,6 +294,7 @@ impl Loop<'_> {
             in_stream: false,
             protocol_version: self.protocol,
         };
+        self.dispatch_due = true;
         loop {
             if self.shutting_down && self.tenants.iter().all(|t| t.in_flight.is_none()) {
                 self.make_durable_now().await?;
@@ -302,7 +309,9 @@ impl Loop<'_> {
                 self.drain_in_flight().await?;
                 return Ok(SessionEnd::Disconnected(e));
             }
-            self.dispatch().await;
+            if self.dispatch_due {
+                self.dispatch().await;
+            }
             if self.reached_stop_position() {
                 tracing::info!("reached {}: stopping", self.received);
                 self.shutting_down = true;
@@ -367,7 +376,9 @@ impl Loop<'_> {
                     self.send_status(&mut stream, false).await?;
                 }
                 // A tenant's small batch has waited long enough: the next turn sends it.
-                _ = tokio::time::sleep_until(self.send_due.unwrap_or_else(Instant::now).into()), if self.send_due.is_some() => {}
+                _ = tokio::time::sleep_until(self.send_due.unwrap_or_else(Instant::now).into()), if self.send_due.is_some() => {
+                    self.dispatch_due = true;
+                }
                 _ = tokio::time::sleep_until(self.flush_due.unwrap_or_else(Instant::now).into()), if self.flush_due.is_some() => {
                     self.flush_due = None;
                     self.begin_durable();
@@ -491,6 +502,7 @@ impl Loop<'_> {
     }
 
     async fn offer(&mut self, txn: Transaction, last: bool) {
+        self.dispatch_due = true;
         let mut failed = Vec::new();
         match self.tenants.as_mut_slice() {
             [only] if only.routes_everything() => {
@@ -512,6 +524,7 @@ impl Loop<'_> {
     }
 
     async fn dispatch(&mut self) {
+        self.dispatch_due = false;
         self.send_due = None;
         if self.shutting_down {
             return;
@@ -538,6 +551,7 @@ impl Loop<'_> {
 
     /// Returns whether a sink accepted a batch that moved its position.
     async fn on_outcome(&mut self, outcome: Option<Outcome>) -> anyhow::Result<bool> {
+        self.dispatch_due = true;
         let Some(outcome) = outcome else {
             anyhow::bail!("the sink threads stopped unexpectedly");
         };
@@ -587,6 +601,7 @@ impl Loop<'_> {
     /// After a reconnect the server resends everything after the slot position; each tenant
     /// skips what it accepted.
     fn forget_undelivered(&mut self) {
+        self.dispatch_due = true;
         self.assembler.reset();
         self.streamed.clear();
         self.stream_block = None;
