@@ -220,21 +220,24 @@ impl Bench<'_> {
             ));
         }
         if consumer != Consumer::Recvlogical {
-            let text = fs::read_to_string(&log).unwrap_or_default();
-            match delivered_changes(&text) {
-                Some(n) if n == rows => {}
-                Some(n) => {
-                    return Err(format!(
-                        "{} on slot {slot} delivered {n} changes, expected {rows}: it stopped \
-                         early or repeated changes; log {}",
-                        consumer.label(),
-                        log.display()
-                    ))
-                }
-                None => eprintln!(
-                    "xtask:   warning: could not read the delivered count from {}",
+            // A drain counts only if it delivered every row once: a run whose count cannot be
+            // read proves nothing, so it fails too.
+            let text =
+                fs::read_to_string(&log).map_err(|e| format!("reading {}: {e}", log.display()))?;
+            let n = delivered_changes(&text).map_err(|e| {
+                format!(
+                    "{} on slot {slot}: {e} in its exit summary; log {}",
+                    consumer.label(),
                     log.display()
-                ),
+                )
+            })?;
+            if n != rows {
+                return Err(format!(
+                    "{} on slot {slot} delivered {n} changes, expected {rows}: it stopped early \
+                     or repeated changes; log {}",
+                    consumer.label(),
+                    log.display()
+                ));
             }
         }
         Ok(Drain {
@@ -247,7 +250,7 @@ impl Bench<'_> {
 }
 
 /// The sum of the `N changes in M batches` of conduit-wasm's exit summary (one line per tenant).
-fn delivered_changes(log: &str) -> Option<u64> {
+fn delivered_changes(log: &str) -> Result<u64, String> {
     let mut total = None;
     for line in log.lines() {
         let Some(at) = line.find(" changes in ") else {
@@ -256,10 +259,11 @@ fn delivered_changes(log: &str) -> Option<u64> {
         let n = line[..at]
             .rsplit(|c: char| !c.is_ascii_digit())
             .next()
-            .and_then(|d| d.parse::<u64>().ok())?;
+            .and_then(|d| d.parse::<u64>().ok())
+            .ok_or_else(|| format!("no count before \"changes in\" in {line:?}"))?;
         *total.get_or_insert(0) += n;
     }
-    total
+    total.ok_or_else(|| "no \"N changes in M batches\" line".to_string())
 }
 
 #[cfg(test)]
@@ -271,7 +275,8 @@ mod tests {
         let log = "2026 INFO stopped; confirmed 0/1\n\
                    2026 INFO tenant=t00 running: 10 changes in 2 batches, position 0/1\n\
                    2026 INFO tenant=t01 running: 32 changes in 1 batches, position 0/1\n";
-        assert_eq!(delivered_changes(log), Some(42));
-        assert_eq!(delivered_changes("nothing"), None);
+        assert_eq!(delivered_changes(log), Ok(42));
+        assert!(delivered_changes("nothing").is_err());
+        assert!(delivered_changes("tenant: x changes in 2 batches").is_err());
     }
 }
