@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod event;
 pub mod pipeline;
 pub mod record;
 pub mod route;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::source::lsn::Lsn;
+use crate::event::Lsn;
 
 /// Which stream a position belongs to. A checkpoint is only trusted for the same server, database
 /// and slot: reusing a state directory against another database must not skip its changes.

@@ -17,7 +17,7 @@ use crate::record::Recorder;
 use crate::sandbox::worker::{RetryPolicy, SinkWorker};
 use crate::sandbox::{Capabilities, HttpOrigin, SandboxEngine, SinkLimits};
 use crate::source::conninfo::ConnInfo;
-use crate::source::lsn::Lsn;
+use crate::event::Lsn;
 use crate::source::setup::{self, StreamSpec};
 
 #[derive(Debug, Args)]

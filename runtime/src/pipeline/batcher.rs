@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::assemble::{RowChange, Transaction};
 use crate::checkpoint::Partial;
 use crate::sandbox::bindings::Batch;
-use crate::source::lsn::Lsn;
+use crate::event::Lsn;
 
 struct Queued {
     end_lsn: u64,

@@ -96,7 +96,7 @@ pub(super) async fn finished(writer: &mut Option<DurableWriter>) -> anyhow::Resu
 mod tests {
     use super::*;
     use crate::checkpoint::StreamId;
-    use crate::source::lsn::Lsn;
+    use crate::event::Lsn;
 
     #[tokio::test]
     async fn a_write_reports_what_it_made_durable() {

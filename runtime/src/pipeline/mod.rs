@@ -37,7 +37,7 @@ pub struct PipelineConfig {
     pub max_wal_lag_bytes: u64,
     /// Stop cleanly once the server has sent WAL up to here and every tenant has accepted all of
     /// it (like `pg_recvlogical --endpos`; for benchmarks and one-off catch-ups).
-    pub stop_at: Option<crate::source::lsn::Lsn>,
+    pub stop_at: Option<crate::event::Lsn>,
     /// Bytes of not-yet-committed streamed transactions held in memory before they are spilled
     /// to `<state_dir>/spill`.
     pub stream_memory_bytes: usize,

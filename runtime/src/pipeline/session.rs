@@ -15,7 +15,7 @@ use crate::checkpoint::{CheckpointStore, Position, StreamId};
 use crate::decode::{decode, DecodeContext, Message};
 use crate::error::SetupError;
 use crate::sandbox::worker::{Outcome, SinkWorker};
-use crate::source::lsn::Lsn;
+use crate::event::Lsn;
 use crate::source::session as repl;
 use crate::source::setup::{self, load_types};
 use crate::source::stream::{ReplicationStream, ServerMessage};

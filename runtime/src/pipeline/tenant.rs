@@ -9,7 +9,7 @@ use crate::assemble::Transaction;
 use crate::checkpoint::{Partial, Position};
 use crate::route::TenantRouter;
 use crate::sandbox::worker::{Request, SinkWorker};
-use crate::source::lsn::Lsn;
+use crate::event::Lsn;
 
 /// What the loop is given for each tenant.
 pub struct TenantSetup {

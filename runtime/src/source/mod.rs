@@ -7,7 +7,6 @@
 
 pub mod catalog;
 pub mod conninfo;
-pub mod lsn;
 pub mod session;
 pub mod setup;
 pub mod stream;

@@ -1,7 +1,7 @@
 //! Opening a replication session: connect, identify, start streaming.
 
 use super::conninfo::ConnInfo;
-use super::lsn::Lsn;
+use crate::event::Lsn;
 use super::setup::{quote_ident, quote_literal, slot_active, StreamSpec};
 use super::stream::ReplicationStream;
 use super::wire::{Connection, ServerError, WireError};

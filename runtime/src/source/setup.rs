@@ -8,7 +8,7 @@ use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::conninfo::ConnInfo;
-use super::lsn::Lsn;
+use crate::event::Lsn;
 use super::tls;
 use crate::assemble::TypeRegistry;
 use crate::checkpoint::{CheckpointStore, StreamId};
@@ -360,7 +360,7 @@ pub async fn load_types(
 pub async fn slot_confirmed_lsn(
     client: &Client,
     slot: &str,
-) -> Result<Option<super::lsn::Lsn>, SetupError> {
+) -> Result<Option<crate::event::Lsn>, SetupError> {
     let row = client
         .query_opt(
             "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",

@@ -2,7 +2,7 @@
 
 use bytes::{Buf, Bytes};
 
-use super::lsn::Lsn;
+use crate::event::Lsn;
 use super::wire::{parse_error, Connection, WireError};
 
 /// What the server sends while streaming.
