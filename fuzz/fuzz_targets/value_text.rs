@@ -5,7 +5,7 @@
 
 use conduit_wasm::assemble::types::{Kind, ScalarKind};
 use conduit_wasm::assemble::value::{parse_array, parse_value};
-use conduit_wasm::sandbox::bindings::Value;
+use conduit_wasm::event::Value;
 use libfuzzer_sys::fuzz_target;
 
 const SCALARS: [ScalarKind; 13] = [

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use conduit_wasm::sandbox::bindings::{Batch, Change, Column, Operation, Relation, Value};
+use conduit_wasm::event::{Batch, Change, Column, Operation, Relation, Value};
 use conduit_wasm::sandbox::{Capabilities, SandboxEngine, SinkInstance, SinkLimits};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 

@@ -338,8 +338,8 @@ fn go_works_on_small_batches_and_its_trap_is_reported_clearly() {
         eprintln!("CONDUIT_SKIP_OTHER_SINKS is set: the Go sink is not tested");
         return;
     }
+    use conduit_wasm::event::{Batch, Change, Column, Operation, Relation, Value};
     use conduit_wasm::record::Recorder;
-    use conduit_wasm::sandbox::bindings::{Batch, Change, Column, Operation, Relation, Value};
 
     let go = sinks_dir().join("summary-go.wasm");
     assert!(

@@ -305,7 +305,7 @@ fn scaffold_passes(lang: &str) {
         for batch in conduit_wasm::record::read_events(&path).unwrap() {
             for c in &batch.changes {
                 let rel = &batch.relations[c.relation as usize];
-                use conduit_wasm::sandbox::bindings::Operation;
+                use conduit_wasm::event::Operation;
                 let op = match c.op {
                     Operation::Insert => "insert",
                     Operation::Update => "update",

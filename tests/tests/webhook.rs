@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use conduit_e2e::*;
-use conduit_wasm::sandbox::bindings::{Batch, Change, Column, Operation, Relation, Value as Col};
+use conduit_wasm::event::{Batch, Change, Column, Operation, Relation, Value as Col};
 use conduit_wasm::sandbox::{
     inspect_file, CallError, Capabilities, HttpOrigin, SandboxEngine, SinkInstance, SinkLimits,
 };

@@ -7,12 +7,14 @@
 
 pub(crate) mod datetime;
 mod relation;
+mod stream_block;
 pub mod streamed;
 mod transaction;
 pub mod types;
 pub mod value;
 
 pub use relation::RelationInfo;
+pub use stream_block::{Replayed, StreamBlocks, Taken};
 pub use streamed::{Replay, StreamedTransactions};
 pub use transaction::{AssembleError, Assembler, RowChange, Transaction};
 pub use types::TypeRegistry;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::types::{Kind, TypeRegistry};
 use crate::decode;
-use crate::sandbox::bindings::{Column, Relation};
+use crate::event::{Column, Relation};
 
 /// What the assembler knows about a table: the description a sink receives, and how to parse each
 /// column's text form.

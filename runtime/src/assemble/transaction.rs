@@ -7,7 +7,7 @@ use super::relation::RelationInfo;
 use super::types::TypeRegistry;
 use super::value::parse_value;
 use crate::decode::{pg_epoch_micros_to_unix_micros, Cell, Message, OldTuple, TupleData};
-use crate::sandbox::bindings::{Change, OldRow, Operation, Value};
+use crate::event::{Change, OldRow, Operation, Value};
 
 /// One change and the table description it refers to.
 #[derive(Debug, Clone)]

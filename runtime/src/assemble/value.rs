@@ -2,7 +2,7 @@
 
 use super::datetime;
 use super::types::{Kind, ScalarKind};
-use crate::sandbox::bindings::{Datum, Value};
+use crate::event::{Datum, Value};
 
 /// Converts one column of a pgoutput tuple. Anything that does not parse as its declared type is
 /// kept as `other` with the text PostgreSQL sent: a value is never dropped or invented.

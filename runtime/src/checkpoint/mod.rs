@@ -121,6 +121,46 @@ impl StoredPosition {
     }
 }
 
+/// Where tenants' positions are kept between runs: a file in production ([`CheckpointStore`]),
+/// memory in tests ([`MemoryStore`]). The pipeline tells the server a position only after
+/// `store` returned for it.
+pub trait PositionStore: Send + Sync + 'static {
+    /// The stored positions (empty when there are none).
+    fn load(&self) -> anyhow::Result<BTreeMap<String, Position>>;
+    /// Makes `positions` durable; they replace what was stored.
+    fn store(&self, positions: &BTreeMap<String, Position>) -> anyhow::Result<()>;
+    /// Where the positions are, for messages (a file's path).
+    fn location(&self) -> String;
+}
+
+/// Positions in memory: for in-process tests, and for seeing what a pipeline stored. Clones
+/// share the same positions, so a test can keep one and hand another to a pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    positions: std::sync::Arc<std::sync::Mutex<BTreeMap<String, Position>>>,
+}
+
+impl MemoryStore {
+    pub fn positions(&self) -> BTreeMap<String, Position> {
+        self.positions.lock().expect("positions lock").clone()
+    }
+}
+
+impl PositionStore for MemoryStore {
+    fn load(&self) -> anyhow::Result<BTreeMap<String, Position>> {
+        Ok(self.positions())
+    }
+
+    fn store(&self, positions: &BTreeMap<String, Position>) -> anyhow::Result<()> {
+        *self.positions.lock().expect("positions lock") = positions.clone();
+        Ok(())
+    }
+
+    fn location(&self) -> String {
+        "memory".into()
+    }
+}
+
 /// Every tenant's position for one stream, in one file, replaced atomically: one fsync covers
 /// all tenants.
 pub struct CheckpointStore {
@@ -195,6 +235,20 @@ impl CheckpointStore {
             .with_context(|| format!("replacing {}", self.path.display()))?;
         std::fs::File::open(dir)?.sync_all()?;
         Ok(())
+    }
+}
+
+impl PositionStore for CheckpointStore {
+    fn load(&self) -> anyhow::Result<BTreeMap<String, Position>> {
+        CheckpointStore::load(self)
+    }
+
+    fn store(&self, positions: &BTreeMap<String, Position>) -> anyhow::Result<()> {
+        CheckpointStore::store(self, positions)
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
     }
 }
 

@@ -1,12 +1,10 @@
 //! Command-line interface.
 
 mod check;
-mod demo;
 mod new_sink;
 mod run;
 mod scratch_server;
 mod status;
-mod tenants;
 mod test_sink;
 mod validate;
 
@@ -123,4 +121,11 @@ pub fn one_line(e: &anyhow::Error) -> String {
         None => format!("{e:#}"),
     };
     text.replace('\n', " ")
+}
+
+/// `KEY=VALUE` of `--sink-config` (run and test).
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }

@@ -5,20 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::demo;
-use super::tenants::{self, TenantPlan};
-use crate::checkpoint::CheckpointStore;
+use super::parse_key_value;
 use crate::config::FileConfig;
 use crate::error::SetupError;
-use crate::pipeline::{self, PipelineConfig, TenantSetup};
-use crate::record::Recorder;
-use crate::sandbox::worker::{RetryPolicy, SinkWorker};
-use crate::sandbox::{Capabilities, HttpOrigin, SandboxEngine, SinkLimits};
-use crate::source::conninfo::ConnInfo;
 use crate::event::Lsn;
-use crate::source::setup::{self, StreamSpec};
+use crate::launch::{self, plans_from_file, RunSpec, SinkSource, TenantPlan};
+use crate::pipeline::worker::RetryPolicy;
+use crate::sandbox::{Capabilities, HttpOrigin, SinkLimits};
+use crate::source::setup::StreamSpec;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -87,12 +83,6 @@ fn parse_lsn(s: &str) -> Result<Lsn, String> {
     s.parse()
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
-}
-
 pub fn default_state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME") {
         return PathBuf::from(dir).join("conduit-wasm");
@@ -103,56 +93,39 @@ pub fn default_state_dir() -> PathBuf {
     PathBuf::from(".conduit-wasm")
 }
 
-/// What a run streams, from either the flags or the file.
-struct RunSpec {
-    source: Option<String>,
-    spec: StreamSpec,
-    state_dir: PathBuf,
-    max_wal_lag_bytes: u64,
-    plans: Vec<TenantPlan>,
-    multi_tenant: bool,
-    stop_at: Option<Lsn>,
-    stream_memory_mib: usize,
-    /// `--record`: the tenant whose accepted batches are recorded, and the file.
-    record: Option<(Arc<str>, PathBuf)>,
-}
-
 fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
-    RunSpec {
-        source: args.source,
-        spec: StreamSpec {
-            slot: args.slot.unwrap_or_else(|| "conduit".into()),
-            publication: args.publication.unwrap_or_else(|| "conduit".into()),
-            tables: args.tables,
+    let spec = StreamSpec {
+        slot: args.slot.unwrap_or_else(|| "conduit".into()),
+        publication: args.publication.unwrap_or_else(|| "conduit".into()),
+        tables: args.tables,
+    };
+    let plans = vec![TenantPlan {
+        id: Arc::from("default"),
+        sink: SinkSource::Component(sink),
+        config: args.sink_config,
+        limits: SinkLimits {
+            memory_bytes: args.memory_mib.unwrap_or(256) << 20,
+            call_deadline: Duration::from_millis(args.call_deadline_ms.unwrap_or(30_000)),
         },
-        state_dir,
-        max_wal_lag_bytes: 1 << 30,
-        plans: vec![TenantPlan {
-            id: Arc::from("default"),
-            sink,
-            config: args.sink_config,
-            limits: SinkLimits {
-                memory_bytes: args.memory_mib.unwrap_or(256) << 20,
-                call_deadline: Duration::from_millis(args.call_deadline_ms.unwrap_or(30_000)),
-            },
-            capabilities: Capabilities {
-                http_origins: args.allow_http,
-                ..Capabilities::single_sink()
-            },
-            grants: None,
-            max_batch: args.max_batch.unwrap_or(1000),
-            batch_wait: Duration::from_millis(
-                args.batch_wait_ms
-                    .unwrap_or(crate::config::DEFAULT_BATCH_WAIT_MS),
-            ),
-            max_queue: 100_000,
-            retry: RetryPolicy::default(),
-        }],
-        multi_tenant: false,
+        capabilities: Capabilities {
+            http_origins: args.allow_http,
+            ..Capabilities::single_sink()
+        },
+        grants: None,
+        max_batch: args.max_batch.unwrap_or(1000),
+        batch_wait: Duration::from_millis(
+            args.batch_wait_ms
+                .unwrap_or(crate::config::DEFAULT_BATCH_WAIT_MS),
+        ),
+        max_queue: 100_000,
+        retry: RetryPolicy::default(),
+    }];
+    RunSpec {
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record: args.record.map(|file| (Arc::from("default"), file)),
+        ..RunSpec::new(args.source, spec, state_dir, plans)
     }
 }
 
@@ -166,7 +139,7 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         .state_dir
         .or_else(|| file.state_dir.clone())
         .unwrap_or_else(default_state_dir);
-    let plans = tenants::plans_from_file(&file)?;
+    let plans = plans_from_file(&file)?;
     let record = match (args.record, args.record_tenant) {
         (Some(file), Some(id)) => Some((recorded_tenant(&plans, &id, path)?, file)),
         (Some(_), None) => {
@@ -177,20 +150,18 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         }
         (None, _) => None,
     };
+    let spec = StreamSpec {
+        slot: file.slot.clone(),
+        publication: file.publication.clone(),
+        tables: file.tables.clone(),
+    };
     Ok(RunSpec {
-        source,
-        spec: StreamSpec {
-            slot: file.slot.clone(),
-            publication: file.publication.clone(),
-            tables: file.tables.clone(),
-        },
-        state_dir,
         max_wal_lag_bytes: file.max_wal_lag_mib << 20,
-        plans,
         multi_tenant: true,
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record,
+        ..RunSpec::new(source, spec, state_dir, plans)
     })
 }
 
@@ -222,60 +193,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // still an orderly one.
     let (shutdown_tx, shutdown) = watch::channel(false);
     spawn_signal_handler(shutdown_tx)?;
-    // Check every sink before touching the database: a typo in a path should not create a slot.
-    let engine = SandboxEngine::new(Some(&run.state_dir.join("cache")))?;
-    let mut instances = Vec::new();
-    for plan in &run.plans {
-        instances.push(plan.instance(&engine)?);
-    }
-    let mut recorder = open_recording(run.record.as_ref())?;
-
-    // Without a source, a scratch cluster with a demo workload (kept alive until we return).
-    let (_scratch, url) = match &run.source {
-        Some(url) => (None, url.clone()),
-        None => {
-            let scratch = demo::start().await?;
-            let url = scratch.url();
-            (Some(scratch), url)
-        }
-    };
-    let conn = ConnInfo::parse(&url)?;
-    let client = setup::connect_sql(&conn).await?;
-    setup::preflight(&client, &conn, &run.spec).await?;
-    let routers = tenants::check_grants(&client, &run.spec, &run.plans).await?;
-
-    // Each sink's own `connect` runs before the slot is created, so a sink that rejects its
-    // configuration fails a single-sink run without side effects.
-    let (outcome_tx, outcomes) = mpsc::unbounded_channel();
-    let mut setups = Vec::new();
-    for ((plan, instance), router) in run.plans.iter().zip(instances).zip(routers) {
-        let recording = recorder.take_if(|(id, _)| *id == plan.id).map(|(_, r)| r);
-        let worker = start_worker(plan, instance, outcome_tx.clone(), recording).await;
-        let worker = match worker {
-            Ok(w) => Ok(w),
-            Err(e) if run.multi_tenant => Err(e),
-            Err(e) => return Err(SetupError::new(format!("{}: {e}", plan.sink.display())).into()),
-        };
-        setups.push(TenantSetup {
-            id: plan.id.clone(),
-            router,
-            worker,
-            max_batch: plan.max_batch,
-            batch_wait: plan.batch_wait,
-            max_queue: plan.max_queue,
-        });
-    }
-    drop(outcome_tx);
-    let stream = setup::stream_id(&client, &run.spec.slot).await?;
-    let checkpoint = CheckpointStore::new(&run.state_dir, stream);
-    setup::ensure_publication_and_slot(&client, &run.spec, &checkpoint).await?;
-
-    let mut cfg = PipelineConfig::new(conn, run.spec, run.state_dir);
-    cfg.quarantine = run.multi_tenant;
-    cfg.max_wal_lag_bytes = run.max_wal_lag_bytes;
-    cfg.stop_at = run.stop_at;
-    cfg.stream_memory_bytes = run.stream_memory_mib << 20;
-    let summary = pipeline::run(&cfg, client, setups, outcomes, shutdown).await?;
+    let summary = launch::run(run, shutdown).await?;
     tracing::info!(
         transactions = summary.transactions,
         "stopped; confirmed {} (slot reports {})",
@@ -300,49 +218,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Opens the `--record` file before anything touches the database, so that a bad path fails
-/// the run without side effects.
-fn open_recording(
-    record: Option<&(Arc<str>, PathBuf)>,
-) -> Result<Option<(Arc<str>, Recorder)>, SetupError> {
-    let Some((tenant, file)) = record else {
-        return Ok(None);
-    };
-    let recorder =
-        Recorder::append_to(file).map_err(|e| SetupError::new(format!("--record: {e}")))?;
-    tracing::info!(
-        tenant = &**tenant,
-        "recording accepted batches to {} ({} already in it)",
-        file.display(),
-        recorder.batches()
-    );
-    Ok(Some((tenant.clone(), recorder)))
-}
-
-/// Starts a sink's thread and waits for its `connect`.
-async fn start_worker(
-    plan: &TenantPlan,
-    instance: crate::sandbox::SinkInstance,
-    outcomes: mpsc::UnboundedSender<crate::sandbox::worker::Outcome>,
-    recorder: Option<Recorder>,
-) -> Result<SinkWorker, String> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-    let worker = SinkWorker::spawn(
-        &plan.id,
-        instance,
-        plan.retry.clone(),
-        outcomes,
-        ready_tx,
-        recorder,
-    )
-    .map_err(|e| format!("starting the sink thread: {e}"))?;
-    match tokio::task::spawn_blocking(move || ready_rx.recv()).await {
-        Ok(Ok(Ok(()))) => Ok(worker),
-        Ok(Ok(Err(e))) => Err(e),
-        _ => Err("the sink thread stopped before connecting".into()),
-    }
 }
 
 fn spawn_signal_handler(tx: watch::Sender<bool>) -> anyhow::Result<()> {

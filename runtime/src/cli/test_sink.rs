@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use clap::Args;
 
+use super::parse_key_value;
 use crate::error::SetupError;
+use crate::event::Batch;
 use crate::record::EventReader;
-use crate::sandbox::bindings::Batch;
 use crate::sandbox::{
     inspect_file, CallError, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
 };
@@ -42,12 +43,6 @@ pub struct TestArgs {
     /// Where the compiled-component cache lives (`<DIR>/cache`, shared with `run`).
     #[arg(long, env = "CONDUIT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
-}
-
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
 /// Runs the command. Guest calls are made on a thread of their own (no async runtime there),

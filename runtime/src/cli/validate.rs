@@ -8,15 +8,15 @@ use crate::sandbox::SandboxEngine;
 use crate::source::conninfo::ConnInfo;
 use crate::source::setup::{self, StreamSpec};
 
-use super::tenants;
+use crate::launch::{check_grants, plans_from_file};
 
 pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()> {
     let file = FileConfig::load(path)?;
-    let plans = tenants::plans_from_file(&file)?;
+    let plans = plans_from_file(&file)?;
     let engine = SandboxEngine::new(None)?;
     for plan in &plans {
         plan.instance(&engine)?;
-        println!("tenant {}: sink {} ok", plan.id, plan.sink.display());
+        println!("tenant {}: sink {} ok", plan.id, plan.sink);
     }
     let spec = StreamSpec {
         slot: file.slot.clone(),
@@ -36,7 +36,7 @@ pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()>
     let conn = ConnInfo::parse(&url)?;
     let client = setup::connect_sql(&conn).await?;
     setup::preflight(&client, &conn, &spec).await?;
-    tenants::check_grants(&client, &spec, &plans).await?;
+    check_grants(&client, &spec, &plans).await?;
     println!(
         "{}: valid ({} tenants; grants checked against {})",
         path.display(),

@@ -126,3 +126,19 @@ pub fn decode<'a>(buf: &'a [u8], ctx: &DecodeContext) -> Result<Message<'a>, Dec
     r.finish()?;
     Ok(message)
 }
+
+/// The subtransaction id of a change message inside a Stream Start … Stop block (protocol v2+),
+/// read without decoding the rest: Insert, Update, Delete and Truncate carry it right after the
+/// tag there. `None` for other messages or too short a buffer (the decoder reports those).
+pub fn stream_change_xid(data: &[u8]) -> Option<u32> {
+    match data {
+        [b'I' | b'U' | b'D' | b'T', a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
+/// Whether a message body is a Stream Stop, read from its tag alone: inside a streamed block
+/// every other message is held undecoded until the transaction commits.
+pub fn is_stream_stop(data: &[u8]) -> bool {
+    data.first() == Some(&b'E')
+}

@@ -5,5 +5,7 @@
 //! pipeline be tested without a database or a WebAssembly engine.
 
 mod lsn;
+pub mod wit;
 
 pub use lsn::Lsn;
+pub use wit::{Batch, Change, Column, Datum, OldRow, Operation, Relation, SinkError, Value};

@@ -187,7 +187,7 @@ fn corrupt(path: &Path, why: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::bindings::{Change, Column, Operation, Relation, Value};
+    use crate::event::{Change, Column, Operation, Relation, Value};
 
     fn rel() -> Arc<RelationInfo> {
         Arc::new(RelationInfo {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::assemble::{RowChange, Transaction};
 use crate::checkpoint::Partial;
-use crate::sandbox::bindings::Batch;
+use crate::event::Batch;
 use crate::event::Lsn;
 
 struct Queued {
@@ -148,7 +148,7 @@ pub(super) fn into_batch(changes: Vec<RowChange>) -> Batch {
 pub(super) mod tests {
     use super::*;
     use crate::assemble::RelationInfo;
-    use crate::sandbox::bindings::{Change, Operation, Relation};
+    use crate::event::{Change, Operation, Relation};
 
     pub(in crate::pipeline) fn txn(end_lsn: u64, n: usize, rel: &Arc<RelationInfo>) -> Transaction {
         Transaction {

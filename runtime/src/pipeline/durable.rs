@@ -8,20 +8,32 @@
 //! durable when it finishes, and only then tells the server (the slot never passes what is on
 //! disk). At most one write is under way; positions that move meanwhile go into the next one.
 //!
-//! [group-commit]: super::session
+//! The positions go to a [`PositionStore`]: the checkpoint file, or memory in tests.
+//!
+//! [group-commit]: GROUP_COMMIT
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
 
-use crate::checkpoint::{CheckpointStore, Position};
+use super::failpoint::{self, Failpoints};
+use super::tenants::Tenants;
+use crate::checkpoint::{Position, PositionStore};
 
-/// The checkpoint file, and the write under way, if any.
+/// The shortest time between two checkpoint writes while sinks keep accepting batches: one
+/// fsync then covers every batch accepted in the window (with a hundred tenants each accepting
+/// its own small batches, an fsync per batch was the ceiling). A crash inside the window only
+/// means those batches are delivered again; the server is never told before the write.
+pub(super) const GROUP_COMMIT: Duration = Duration::from_millis(10);
+
+/// The checkpoint store, and the write under way, if any.
 pub(super) struct DurableWriter {
-    store: Arc<CheckpointStore>,
+    store: Arc<dyn PositionStore>,
     writing: Option<Write>,
+    failpoints: Failpoints,
 }
 
 struct Write {
@@ -31,15 +43,16 @@ struct Write {
 }
 
 impl DurableWriter {
-    pub fn new(store: CheckpointStore) -> DurableWriter {
+    pub fn new(store: Arc<dyn PositionStore>, failpoints: Failpoints) -> DurableWriter {
         DurableWriter {
-            store: Arc::new(store),
+            store,
             writing: None,
+            failpoints,
         }
     }
 
-    pub fn store(&self) -> &CheckpointStore {
-        &self.store
+    pub fn store(&self) -> &dyn PositionStore {
+        &*self.store
     }
 
     pub fn busy(&self) -> bool {
@@ -53,7 +66,16 @@ impl DurableWriter {
         let snapshot = positions.iter().map(|(_, p)| *p).collect();
         let by_tenant: BTreeMap<String, Position> = positions.into_iter().collect();
         let store = self.store.clone();
-        let task = tokio::task::spawn_blocking(move || store.store(&by_tenant));
+        let fail = self.failpoints.hit(failpoint::CHECKPOINT_WRITE);
+        let task = tokio::task::spawn_blocking(move || {
+            if fail {
+                anyhow::bail!(
+                    "failpoint {}: the write failed",
+                    failpoint::CHECKPOINT_WRITE
+                );
+            }
+            store.store(&by_tenant)
+        });
         self.writing = Some(Write {
             positions: snapshot,
             task,
@@ -83,19 +105,112 @@ impl DurableWriter {
     }
 }
 
-/// [`DurableWriter::finished`] of a writer that may not exist yet (pending forever then), taking
-/// only the field so that the loop's other `select!` branches can borrow the rest.
-pub(super) async fn finished(writer: &mut Option<DurableWriter>) -> anyhow::Result<Vec<Position>> {
-    match writer {
-        Some(w) => w.finished().await,
-        None => std::future::pending().await,
+/// Group commit: when tenants' accepted positions are written, and what is on disk.
+pub(super) struct Durability {
+    /// The checkpoint store, from the first connection on (its name depends on the server).
+    writer: Option<DurableWriter>,
+    /// When positions were last written, and when accepted ones wait to be (see
+    /// [`GROUP_COMMIT`]).
+    last_durable: Instant,
+    flush_due: Option<Instant>,
+}
+
+impl Durability {
+    pub fn new() -> Durability {
+        Durability {
+            writer: None,
+            last_durable: Instant::now(),
+            flush_due: None,
+        }
+    }
+
+    pub fn open(&mut self, writer: DurableWriter) {
+        self.writer = Some(writer);
+    }
+
+    pub fn store(&self) -> Option<&dyn PositionStore> {
+        self.writer.as_ref().map(DurableWriter::store)
+    }
+
+    /// A write is under way.
+    pub fn writing(&self) -> bool {
+        self.writer.as_ref().is_some_and(DurableWriter::busy)
+    }
+
+    /// When accepted positions are due to be written, if they wait.
+    pub fn flush_due(&self) -> Option<Instant> {
+        self.flush_due
+    }
+
+    /// A sink did real work: make it durable (then the server is told), now if the last write
+    /// is a group-commit window old, else at the window's end together with whatever else is
+    /// accepted meanwhile.
+    pub fn accepted(&mut self, tenants: &Tenants) {
+        let due = self.last_durable + GROUP_COMMIT;
+        if Instant::now() >= due {
+            self.begin(tenants);
+        } else {
+            self.flush_due.get_or_insert(due);
+        }
+    }
+
+    /// Starts writing every tenant's accepted position if any moved and no write is under way
+    /// (when one is, [`Durability::became_durable`] schedules the next).
+    pub fn begin(&mut self, tenants: &Tenants) {
+        if !tenants.moved() {
+            return;
+        }
+        let Some(writer) = self.writer.as_mut().filter(|w| !w.busy()) else {
+            return;
+        };
+        self.flush_due = None;
+        writer.start(tenants.positions());
+    }
+
+    /// A write finished: these positions (in tenant order) are on disk. What moved while it
+    /// ran goes into the next write, a group-commit window after this one.
+    pub fn became_durable(&mut self, tenants: &mut Tenants, written: Vec<Position>) {
+        self.last_durable = Instant::now();
+        tenants.made_durable(written);
+        if tenants.moved() {
+            self.flush_due
+                .get_or_insert(self.last_durable + GROUP_COMMIT);
+        }
+    }
+
+    /// Waits for the write under way; pending forever when there is none (see
+    /// [`DurableWriter::finished`]).
+    pub async fn finished(&mut self) -> anyhow::Result<Vec<Position>> {
+        match &mut self.writer {
+            Some(w) => w.finished().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Makes every accepted position durable before returning (a stop, a reconnect).
+    pub async fn now(&mut self, tenants: &mut Tenants) -> anyhow::Result<()> {
+        // The write under way, then one of whatever moved since.
+        self.settle(tenants).await?;
+        self.begin(tenants);
+        self.settle(tenants).await?;
+        self.flush_due = None;
+        Ok(())
+    }
+
+    async fn settle(&mut self, tenants: &mut Tenants) -> anyhow::Result<()> {
+        if let Some(writer) = self.writer.as_mut() {
+            if let Some(written) = writer.settle().await? {
+                self.became_durable(tenants, written);
+            }
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::StreamId;
+    use crate::checkpoint::{CheckpointStore, StreamId};
     use crate::event::Lsn;
 
     #[tokio::test]
@@ -106,7 +221,10 @@ mod tests {
             database: "db".into(),
             slot: "s".into(),
         };
-        let mut w = DurableWriter::new(CheckpointStore::new(dir.path(), stream));
+        let mut w = DurableWriter::new(
+            Arc::new(CheckpointStore::new(dir.path(), stream)),
+            Failpoints::default(),
+        );
         assert!(w.settle().await.unwrap().is_none(), "nothing under way");
         w.start(vec![
             ("a".into(), Position::at(Lsn(10))),

@@ -1,30 +1,57 @@
 //! The pipeline: source → decode → assemble → route → batch → sink → checkpoint.
 //!
 //! One task owns the replication stream and everything that orders it. Each tenant's sink runs on
-//! its own thread ([`crate::sandbox::worker`]); while sinks work, this loop keeps reading (up to
-//! each tenant's queue bound), answers keepalives at once and sends a status update every second,
-//! so a slow sink never makes the server drop us. Tenants progress independently; the slot's
-//! flush position is the least of their positions.
+//! its own thread ([`worker`]); while sinks work, this loop keeps reading (up to each tenant's
+//! queue bound), answers keepalives at once and sends a status update every second, so a slow
+//! sink never makes the server drop us. Tenants progress independently; the slot's flush
+//! position is the least of their positions.
+//!
+//! - [`run`](run()): connecting, reconnecting with backoff, the orderly end.
+//! - `stream_loop`: one session's `select!` loop.
+//! - `tenants` / `tenant`: fan-out, batches, answers and quarantine; one tenant's queue and
+//!   position, changed only through its methods.
+//! - `durable`: group commit of positions into a [`PositionStore`](crate::checkpoint::PositionStore).
+//! - [`status`]: the status file. [`worker`] / [`sink`]: a tenant's sink thread and retries.
+//! - [`failpoint`]: named fault-injection points for in-process tests.
 
 mod backlog;
 mod batcher;
 mod durable;
-mod session;
+pub mod failpoint;
+mod run;
+pub mod sink;
 pub mod status;
+mod stream_loop;
 mod tenant;
+mod tenants;
+pub mod worker;
 
-use std::path::PathBuf;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use batcher::{Batcher, ReadyBatch};
-pub use session::{run, Summary};
+pub use run::{run, Summary};
+pub use sink::Sink;
 pub use tenant::{TenantSetup, TenantState};
 
+use crate::checkpoint::{CheckpointStore, PositionStore, StreamId};
 use crate::source::conninfo::ConnInfo;
 use crate::source::setup::StreamSpec;
 
+/// Opens the store of a stream's positions, once the first connection has named the stream.
+pub type OpenStore = Arc<dyn Fn(&Path, StreamId) -> Arc<dyn PositionStore> + Send + Sync>;
+
+/// The checkpoint file under the state directory (what a run uses unless a test says otherwise).
+pub fn file_store() -> OpenStore {
+    Arc::new(|state_dir, stream| Arc::new(CheckpointStore::new(state_dir, stream)))
+}
+
 /// Everything `run` needs besides the tenants.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PipelineConfig {
     pub conn: ConnInfo,
     pub spec: StreamSpec,
@@ -41,6 +68,10 @@ pub struct PipelineConfig {
     /// Bytes of not-yet-committed streamed transactions held in memory before they are spilled
     /// to `<state_dir>/spill`.
     pub stream_memory_bytes: usize,
+    /// Where positions are kept: [`file_store`] unless a test keeps them in memory.
+    pub open_store: OpenStore,
+    /// Fault-injection points (inert outside tests; see [`failpoint`]).
+    pub failpoints: failpoint::Failpoints,
 }
 
 impl PipelineConfig {
@@ -54,6 +85,8 @@ impl PipelineConfig {
             max_wal_lag_bytes: 1 << 30,
             stop_at: None,
             stream_memory_bytes: 32 << 20,
+            open_store: file_store(),
+            failpoints: failpoint::Failpoints::default(),
         }
     }
 }

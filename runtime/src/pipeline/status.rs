@@ -2,8 +2,12 @@
 //! `conduit-wasm status` (or any monitoring) can read it without talking to the process.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+
+use crate::event::Lsn;
+use crate::source::setup::StreamSpec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunStatus {
@@ -36,6 +40,31 @@ pub struct TenantStatus {
     pub delivered_batches: u64,
     /// Bytes of WAL between this tenant's position and what the server has sent.
     pub lag_bytes: u64,
+}
+
+impl RunStatus {
+    /// The run's state as of now.
+    pub fn now(
+        running: bool,
+        spec: &StreamSpec,
+        received: Lsn,
+        confirmed: Lsn,
+        tenants: Vec<TenantStatus>,
+    ) -> RunStatus {
+        RunStatus {
+            pid: std::process::id(),
+            updated_at: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            running,
+            slot: spec.slot.clone(),
+            publication: spec.publication.clone(),
+            received_lsn: received.to_string(),
+            confirmed_lsn: confirmed.to_string(),
+            tenants,
+        }
+    }
 }
 
 pub fn status_path(state_dir: &Path, slot: &str) -> PathBuf {

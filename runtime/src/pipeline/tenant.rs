@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use super::backlog::Backlog;
 use super::batcher::Batcher;
+use super::status::TenantStatus;
+use super::worker::{Request, SinkWorker};
 use crate::assemble::Transaction;
 use crate::checkpoint::{Partial, Position};
-use crate::route::TenantRouter;
-use crate::sandbox::worker::{Request, SinkWorker};
 use crate::event::Lsn;
+use crate::route::TenantRouter;
 
 /// What the loop is given for each tenant.
 pub struct TenantSetup {
@@ -35,11 +36,11 @@ pub enum TenantState {
     },
 }
 
-pub(super) struct InFlight {
-    pub token: u64,
-    pub ack: Option<Lsn>,
-    pub partial: Option<Partial>,
-    pub changes: usize,
+struct InFlight {
+    token: u64,
+    ack: Option<Lsn>,
+    partial: Option<Partial>,
+    changes: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -49,30 +50,30 @@ pub struct TenantStats {
 }
 
 pub(super) struct Tenant {
-    pub id: Arc<str>,
+    id: Arc<str>,
     router: Option<TenantRouter>,
-    pub batcher: Batcher,
+    batcher: Batcher,
     /// Where this tenant's share goes once `batcher` holds `max_queue` changes, so that a slow
     /// tenant does not stop the stream for the others. `None` with a single tenant: there the
     /// loop simply stops reading (the server keeps the WAL) and nothing needs the disk.
     backlog: Option<Backlog>,
     worker: Option<SinkWorker>,
-    pub in_flight: Option<InFlight>,
+    in_flight: Option<InFlight>,
     /// Everything up to here is accepted (by the sink, or because nothing of it was routed here).
-    pub accepted: Lsn,
+    accepted: Lsn,
     /// The first slices of the transaction after `accepted`, when the sink accepted those.
-    pub partial: Option<Partial>,
+    partial: Option<Partial>,
     /// What the checkpoint file holds for this tenant.
-    pub durable: Position,
+    durable: Position,
     /// What was accepted in an earlier session (or before a reconnect): not delivered again.
-    pub skip: Position,
-    pub state: TenantState,
+    skip: Position,
+    state: TenantState,
     max_queue: usize,
     batch_wait: Duration,
     /// When the last batch went to the sink.
     last_sent: Option<Instant>,
-    pub stats: TenantStats,
-    pub lag_warned: Option<Instant>,
+    stats: TenantStats,
+    lag_warned: Option<Instant>,
 }
 
 impl Tenant {
@@ -104,8 +105,91 @@ impl Tenant {
         }
     }
 
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn active(&self) -> bool {
         self.state == TenantState::Active
+    }
+
+    /// A call to the sink is under way.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The call under way is the one the worker answered with `token`.
+    pub fn awaits(&self, token: u64) -> bool {
+        self.in_flight.as_ref().is_some_and(|f| f.token == token)
+    }
+
+    /// The call under way was given up (a stop during its retries): nothing of it was accepted.
+    pub fn cancelled_in_flight(&mut self) {
+        self.in_flight = None;
+    }
+
+    /// The server's WAL reached `wal_end` while nothing was open: nothing of this tenant lies
+    /// between its position and there if it has nothing pending, so its position moves there
+    /// (an idle or filtered-out database need not hold WAL).
+    pub fn advance_idle(&mut self, wal_end: Lsn) {
+        if self.active() && self.idle() && self.partial.is_none() {
+            self.accepted = self.accepted.max(wal_end);
+        }
+    }
+
+    /// What the checkpoint file holds for this tenant.
+    pub fn durable(&self) -> Position {
+        self.durable
+    }
+
+    /// A checkpoint write put `position` on disk for this tenant.
+    pub fn made_durable(&mut self, position: Position) {
+        self.durable = position;
+    }
+
+    /// After a reconnect the server sends everything after the slot's position again: drop the
+    /// queue, and skip what was accepted already.
+    pub fn restart_from_durable(&mut self) {
+        self.clear_queue();
+        self.skip = self.durable;
+    }
+
+    /// Warns (at most once a minute) when this tenant holds back more than `limit` bytes of WAL
+    /// behind `received`.
+    pub fn warn_lag(&mut self, received: Lsn, limit: u64) {
+        let lag = received.0.saturating_sub(self.durable.lsn.0);
+        let recently = self
+            .lag_warned
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+        if lag > limit && !recently {
+            tracing::warn!(
+                tenant = %self.id,
+                "tenant holds back {} MiB of WAL (position {}, server at {received}): the slot \
+                 cannot advance past it",
+                lag >> 20,
+                self.durable.lsn,
+            );
+            self.lag_warned = Some(Instant::now());
+        }
+    }
+
+    /// This tenant's line of the status file.
+    pub fn status(&self, received: Lsn) -> TenantStatus {
+        let (state, reason) = match &self.state {
+            TenantState::Active => ("active", None),
+            TenantState::Quarantined { reason } => ("quarantined", Some(reason.clone())),
+        };
+        TenantStatus {
+            id: self.id.to_string(),
+            state: state.into(),
+            reason,
+            position_lsn: self.durable.lsn.to_string(),
+            queued_changes: self.queued_changes(),
+            spilled_changes: self.spilled_changes(),
+            delivered_changes: self.stats.delivered_changes,
+            delivered_batches: self.stats.delivered_batches,
+            lag_bytes: received.0.saturating_sub(self.durable.lsn.0),
+        }
     }
 
     /// Nothing of this tenant is queued or in flight.
@@ -131,7 +215,7 @@ impl Tenant {
     }
 
     /// Drops everything queued (the server will send it again).
-    pub fn clear_queue(&mut self) {
+    fn clear_queue(&mut self) {
         self.batcher.clear();
         if let Some(b) = &mut self.backlog {
             b.clear();

@@ -10,7 +10,7 @@ type NumberedLine = (usize, Map<String, Json>);
 
 use serde_json::{Map, Value as Json};
 
-use crate::sandbox::bindings::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
+use crate::event::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
 use conduit_timefmt as timefmt;
 
 /// The first line of a file written by the [`super::Recorder`].

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use super::codec::{batch_lines, HEADER};
-use crate::sandbox::bindings::Batch;
+use crate::event::Batch;
 
 /// Appends batches to an events file (format: [`crate::record`]).
 ///
@@ -14,7 +14,7 @@ use crate::sandbox::bindings::Batch;
 /// order; a batch that is retried is recorded once), and [`Recorder::close`] on shutdown.
 ///
 /// ```no_run
-/// # fn demo(batches: &[conduit_wasm::sandbox::bindings::Batch]) -> std::io::Result<()> {
+/// # fn demo(batches: &[conduit_wasm::event::Batch]) -> std::io::Result<()> {
 /// use conduit_wasm::record::Recorder;
 /// let mut rec = Recorder::create("events.jsonl")?; // or Recorder::append_to(..) to continue
 /// for batch in batches {

@@ -1,7 +1,7 @@
 use std::io::Cursor;
 
 use super::*;
-use crate::sandbox::bindings::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
+use crate::event::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
 
 fn col(name: &str, type_name: &str, oid: u32, key: bool) -> Column {
     Column {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::assemble::types::TypeRegistry;
 use crate::assemble::RelationInfo;
-use crate::sandbox::bindings::{Change, Column, OldRow, Operation, Relation, Value};
+use crate::event::{Change, Column, OldRow, Operation, Relation, Value};
 
 pub const BOOL: u32 = 16;
 pub const BYTEA: u32 = 17;

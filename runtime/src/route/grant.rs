@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::error::RouteError;
 use super::predicate::{self, Expr};
-use crate::sandbox::bindings::Operation;
+use crate::event::Operation;
 
 /// One grant entry of a tenant, as written in the configuration:
 ///

@@ -9,7 +9,7 @@ use super::grant::{ColumnRule, OpSet, TenantGrants};
 use super::predicate::{BindError, CompiledPredicate, Truth};
 use crate::assemble::types::{Kind, ScalarKind};
 use crate::assemble::{RelationInfo, RowChange};
-use crate::sandbox::bindings::{Change, OldRow, Operation, Relation, Value};
+use crate::event::{Change, OldRow, Operation, Relation, Value};
 
 /// What one tenant receives of one table (one version of its description).
 #[derive(Debug, Clone)]

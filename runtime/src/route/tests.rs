@@ -4,8 +4,8 @@ use super::fixtures::*;
 use super::*;
 use crate::assemble::types::{Kind, ScalarKind};
 use crate::assemble::{RelationInfo, RowChange, Transaction};
+use crate::event::{Change, OldRow, Operation, Value};
 use crate::pipeline::Batcher;
-use crate::sandbox::bindings::{Change, OldRow, Operation, Value};
 
 fn grant(tables: &[&str]) -> Grant {
     Grant {

@@ -1,18 +1,19 @@
-//! Host-side bindings generated from `wit/`, the single definition of the sink contract.
+//! Host-side bindings of the sink world, generated from `wit/`, the single definition of the sink
+//! contract.
 //!
-//! The generated record types double as the runtime's event model: the assembler builds
-//! `Change`s and `Relation`s directly in the shape the guest receives, so nothing is converted
-//! twice on the way into a sink.
+//! The record types (`Change`, `Relation`, …) are not generated again here: they are the event
+//! model's ([`crate::event::wit`]), so that a batch assembled upstream is handed to the guest as
+//! it is.
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "sink-component",
-    additional_derives: [PartialEq],
+    with: {
+        "conduit:sink/types": crate::event::wit::conduit::sink::types,
+    },
 });
 
-pub use conduit::sink::types::{
-    Batch, Change, Column, Datum, OldRow, Operation, Relation, SinkError, Value,
-};
+pub use crate::event::{Batch, SinkError};
 pub use exports::conduit::sink::sink::Guest as SinkExports;
 
 /// The exported interface's name, as a component lists it among its exports.

@@ -1,10 +1,10 @@
 //! The wasmtime host: compiles sink components once, runs each sink in its own `Store` with a
 //! memory cap and a per-call CPU deadline, and gives it only the WASI capabilities it was granted.
 //!
-//! Guest calls are synchronous and run on a thread of their own (see [`worker`]): wasmtime-wasi's
-//! synchronous bindings block on a tokio runtime internally, which must not happen on one of the
-//! replication loop's tokio threads, and the replication loop must stay free to answer keepalives
-//! while a sink is busy.
+//! A leaf: it imports only the event model ([`crate::event`]) and the error type. Guest calls are
+//! synchronous; the pipeline runs each sink on a thread of its own (`pipeline::worker`), because
+//! wasmtime-wasi's synchronous bindings block on a tokio runtime internally, which must not happen
+//! on one of the replication loop's tokio threads.
 
 pub mod bindings;
 mod cache;
@@ -16,7 +16,6 @@ mod instance;
 mod limits;
 mod output;
 mod state;
-pub mod worker;
 
 pub use capabilities::{Capabilities, Output};
 pub use engine::SandboxEngine;

@@ -8,11 +8,11 @@ use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::conninfo::ConnInfo;
-use crate::event::Lsn;
 use super::tls;
 use crate::assemble::TypeRegistry;
-use crate::checkpoint::{CheckpointStore, StreamId};
+use crate::checkpoint::{PositionStore, StreamId};
 use crate::error::SetupError;
+use crate::event::Lsn;
 
 /// What to stream: names from the command line or the config file.
 #[derive(Debug, Clone)]
@@ -176,7 +176,7 @@ pub async fn preflight(
 pub async fn ensure_publication_and_slot(
     client: &Client,
     spec: &StreamSpec,
-    checkpoint: &CheckpointStore,
+    checkpoint: &dyn PositionStore,
 ) -> Result<(), SetupError> {
     ensure_publication(client, spec).await?;
     ensure_slot(client, spec, checkpoint).await
@@ -202,13 +202,13 @@ pub async fn stream_id(client: &Client, slot: &str) -> Result<StreamId, SetupErr
 }
 
 /// The slot was dropped (or never existed here) while our checkpoint holds a position in it.
-pub fn slot_gone(slot: &str, checkpoint: &CheckpointStore, at: Lsn) -> SetupError {
+pub fn slot_gone(slot: &str, checkpoint: &dyn PositionStore, at: Lsn) -> SetupError {
     SetupError::new(format!(
         "replication slot {slot:?} does not exist, but {} says changes up to {at} were delivered \
          from it: it was dropped, so changes after {at} may be gone from the server. Creating a \
          new slot would skip them silently; to start afresh from now, accept that, delete {0} \
          and run again (a new slot is created)",
-        checkpoint.path().display()
+        checkpoint.location()
     ))
 }
 
@@ -271,7 +271,7 @@ async fn ensure_publication(client: &Client, spec: &StreamSpec) -> Result<(), Se
 async fn ensure_slot(
     client: &Client,
     spec: &StreamSpec,
-    checkpoint: &CheckpointStore,
+    checkpoint: &dyn PositionStore,
 ) -> Result<(), SetupError> {
     let row = client
         .query_opt(

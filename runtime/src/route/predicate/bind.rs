@@ -5,7 +5,7 @@
 
 use crate::assemble::datetime;
 use crate::assemble::types::{Kind, ScalarKind};
-use crate::sandbox::bindings::{Column, Relation};
+use crate::event::{Column, Relation};
 
 use super::ast::{CmpOp, Expr, Ident, Literal, LiteralKind};
 

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use crate::sandbox::bindings::Value;
+use crate::event::Value;
 
 use super::ast::CmpOp;
 use super::bind::{Bound, Class, CompiledPredicate, Node};

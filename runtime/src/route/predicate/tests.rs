@@ -3,8 +3,8 @@ use std::sync::Arc;
 use super::*;
 use crate::assemble::datetime::{parse_date, parse_timestamp};
 use crate::assemble::RelationInfo;
+use crate::event::Value;
 use crate::route::fixtures::*;
-use crate::sandbox::bindings::Value;
 
 fn shown(src: &str) -> String {
     match parse(src) {

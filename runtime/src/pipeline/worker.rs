@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::bindings::Batch;
-use super::instance::{CallError, SinkInstance};
+use super::sink::Sink;
+use crate::event::Batch;
 use crate::record::Recorder;
+use crate::sandbox::CallError;
 
 /// How the worker retries.
 #[derive(Debug, Clone)]
@@ -78,7 +79,7 @@ impl SinkWorker {
     /// accepted batch is appended to it before the acceptance is reported (see `record`).
     pub fn spawn(
         name: &str,
-        mut instance: SinkInstance,
+        mut instance: Box<dyn Sink>,
         policy: RetryPolicy,
         outcomes: UnboundedSender<Outcome>,
         ready: std::sync::mpsc::SyncSender<Result<(), String>>,
@@ -91,7 +92,8 @@ impl SinkWorker {
         let thread = std::thread::Builder::new()
             .name(format!("sink-{name}"))
             .spawn(move || {
-                let connected = connect_with_retry(&mut instance, &policy, &cancel_flag, &tenant);
+                let connected =
+                    connect_with_retry(instance.as_mut(), &policy, &cancel_flag, &tenant);
                 let failed = connected.is_err();
                 let _ = ready.send(connected);
                 if failed {
@@ -100,7 +102,7 @@ impl SinkWorker {
                 for request in rx {
                     let Request::Publish { batch, token } = request;
                     let outcome = publish_with_retry(
-                        &mut instance,
+                        instance.as_mut(),
                         &batch,
                         token,
                         &policy,
@@ -150,7 +152,7 @@ impl SinkWorker {
 }
 
 fn connect_with_retry(
-    instance: &mut SinkInstance,
+    instance: &mut dyn Sink,
     policy: &RetryPolicy,
     cancel: &AtomicBool,
     tenant: &str,
@@ -162,7 +164,7 @@ fn connect_with_retry(
 }
 
 fn publish_with_retry(
-    instance: &mut SinkInstance,
+    instance: &mut dyn Sink,
     batch: &Batch,
     token: u64,
     policy: &RetryPolicy,

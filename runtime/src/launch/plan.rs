@@ -1,5 +1,6 @@
 //! Turning flags or a config file into tenants: their sinks, grants, limits and capabilities.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +10,39 @@ use tokio_postgres::Client;
 use crate::assemble::TypeRegistry;
 use crate::config::FileConfig;
 use crate::error::SetupError;
+use crate::pipeline::worker::RetryPolicy;
+use crate::pipeline::Sink;
 use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
-use crate::sandbox::worker::RetryPolicy;
 use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
 use crate::source::catalog;
 use crate::source::setup::{load_types, StreamSpec};
 
+/// Makes an in-process sink (see [`SinkSource::InProcess`]).
+pub type MakeSink = Arc<dyn Fn() -> Box<dyn Sink> + Send + Sync>;
+
+/// Where a tenant's sink comes from.
+#[derive(Clone)]
+pub enum SinkSource {
+    /// A WebAssembly component file, run in the sandbox.
+    Component(PathBuf),
+    /// A sink implemented in Rust in this process, for in-process tests of the pipeline; it
+    /// bypasses the sandbox (no limits, no capabilities apply).
+    InProcess { name: String, make: MakeSink },
+}
+
+impl fmt::Display for SinkSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SinkSource::Component(path) => write!(f, "{}", path.display()),
+            SinkSource::InProcess { name, .. } => write!(f, "in-process sink {name}"),
+        }
+    }
+}
+
 /// One tenant, checked as far as can be without the database.
 pub struct TenantPlan {
     pub id: Arc<str>,
-    pub sink: PathBuf,
+    pub sink: SinkSource,
     pub config: Vec<(String, String)>,
     pub limits: SinkLimits,
     pub capabilities: Capabilities,
@@ -32,20 +56,25 @@ pub struct TenantPlan {
 
 impl TenantPlan {
     /// Compiles and links the tenant's sink; errors name the tenant when there are several.
-    pub fn instance(&self, engine: &SandboxEngine) -> Result<SinkInstance, SetupError> {
+    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
         let who = |e: String| match &self.grants {
             Some(_) => SetupError::new(format!("tenant {:?}: {e}", &*self.id)),
             None => SetupError::new(e),
         };
-        let (component, _) = inspect_file(engine, &self.sink).map_err(|e| who(e.to_string()))?;
-        SinkInstance::new(
+        let path = match &self.sink {
+            SinkSource::Component(path) => path,
+            SinkSource::InProcess { make, .. } => return Ok(make()),
+        };
+        let (component, _) = inspect_file(engine, path).map_err(|e| who(e.to_string()))?;
+        let instance = SinkInstance::new(
             engine,
             &component,
             self.limits.clone(),
             self.capabilities.clone(),
             self.config.clone(),
         )
-        .map_err(|e| who(format!("{}: {e:#}", self.sink.display())))
+        .map_err(|e| who(format!("{}: {e:#}", path.display())))?;
+        Ok(Box::new(instance))
     }
 }
 
@@ -56,7 +85,7 @@ pub fn plans_from_file(file: &FileConfig) -> Result<Vec<TenantPlan>, SetupError>
             let failures = t.limits.max_failures.max(1);
             Ok(TenantPlan {
                 id: Arc::from(t.id.as_str()),
-                sink: t.sink.clone(),
+                sink: SinkSource::Component(t.sink.clone()),
                 config: t.sink_config().map_err(SetupError::new)?,
                 limits: t.sink_limits(),
                 capabilities: t.sink_capabilities().map_err(SetupError::new)?,

@@ -1,0 +1,134 @@
+//! Starting a pipeline from a parsed configuration: the library entry point.
+//!
+//! [`run`] does what `conduit-wasm run` does between parsing its flags and printing its
+//! summary: compile every sink, check the source and every grant, start each tenant's sink
+//! thread, create the publication and the slot, and stream until stopped. The CLI only builds a
+//! [`RunSpec`] (from flags or a config file) and calls it; in-process tests call it too, with
+//! in-process sinks ([`SinkSource::InProcess`]) and positions kept in memory.
+
+pub mod demo;
+mod plan;
+mod workers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+pub use plan::{check_grants, plans_from_file, MakeSink, SinkSource, TenantPlan};
+
+use crate::error::SetupError;
+use crate::event::Lsn;
+use crate::pipeline::{
+    self, failpoint::Failpoints, OpenStore, PipelineConfig, Summary, TenantSetup,
+};
+use crate::sandbox::SandboxEngine;
+use crate::source::conninfo::ConnInfo;
+use crate::source::setup::{self, StreamSpec};
+
+/// What a run streams, from either the flags or the file.
+pub struct RunSpec {
+    /// The source's URL; `None` starts a scratch PostgreSQL with a demo table.
+    pub source: Option<String>,
+    pub spec: StreamSpec,
+    pub state_dir: PathBuf,
+    pub max_wal_lag_bytes: u64,
+    pub plans: Vec<TenantPlan>,
+    /// Several tenants from a config file: a failing one is quarantined, a sink that cannot
+    /// start quarantines its tenant instead of failing the run.
+    pub multi_tenant: bool,
+    pub stop_at: Option<Lsn>,
+    pub stream_memory_mib: usize,
+    /// `--record`: the tenant whose accepted batches are recorded, and the file.
+    pub record: Option<(Arc<str>, PathBuf)>,
+    /// Where positions are kept ([`pipeline::file_store`] in production).
+    pub open_store: OpenStore,
+    /// Fault-injection points for in-process tests (inert otherwise).
+    pub failpoints: Failpoints,
+}
+
+impl RunSpec {
+    /// A run of `plans` from `spec` with the defaults of the CLI.
+    pub fn new(
+        source: Option<String>,
+        spec: StreamSpec,
+        state_dir: PathBuf,
+        plans: Vec<TenantPlan>,
+    ) -> RunSpec {
+        RunSpec {
+            source,
+            spec,
+            state_dir,
+            max_wal_lag_bytes: 1 << 30,
+            plans,
+            multi_tenant: false,
+            stop_at: None,
+            stream_memory_mib: 32,
+            record: None,
+            open_store: pipeline::file_store(),
+            failpoints: Failpoints::default(),
+        }
+    }
+}
+
+/// Runs a pipeline until `shutdown` turns true, `stop_at` is reached, or something fails that
+/// retrying cannot fix.
+pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Result<Summary> {
+    // Check every sink before touching the database: a typo in a path should not create a slot.
+    let engine = SandboxEngine::new(Some(&run.state_dir.join("cache")))?;
+    let mut instances = Vec::new();
+    for plan in &run.plans {
+        instances.push(plan.instance(&engine)?);
+    }
+    let mut recorder = workers::open_recording(run.record.as_ref())?;
+
+    // Without a source, a scratch cluster with a demo workload (kept alive until we return).
+    let (_scratch, url) = match &run.source {
+        Some(url) => (None, url.clone()),
+        None => {
+            let scratch = demo::start().await?;
+            let url = scratch.url();
+            (Some(scratch), url)
+        }
+    };
+    let conn = ConnInfo::parse(&url)?;
+    let client = setup::connect_sql(&conn).await?;
+    setup::preflight(&client, &conn, &run.spec).await?;
+    let routers = check_grants(&client, &run.spec, &run.plans).await?;
+
+    // Each sink's own `connect` runs before the slot is created, so a sink that rejects its
+    // configuration fails a single-sink run without side effects.
+    let (outcome_tx, outcomes) = mpsc::unbounded_channel();
+    let mut setups = Vec::new();
+    for ((plan, instance), router) in run.plans.iter().zip(instances).zip(routers) {
+        let recording = recorder.take_if(|(id, _)| *id == plan.id).map(|(_, r)| r);
+        let worker = workers::start_worker(plan, instance, outcome_tx.clone(), recording).await;
+        let worker = match worker {
+            Ok(w) => Ok(w),
+            Err(e) if run.multi_tenant => Err(e),
+            Err(e) => return Err(SetupError::new(format!("{}: {e}", plan.sink)).into()),
+        };
+        setups.push(TenantSetup {
+            id: plan.id.clone(),
+            router,
+            worker,
+            max_batch: plan.max_batch,
+            batch_wait: plan.batch_wait,
+            max_queue: plan.max_queue,
+        });
+    }
+    drop(outcome_tx);
+    let stream = setup::stream_id(&client, &run.spec.slot).await?;
+    let store = (run.open_store)(&run.state_dir, stream);
+    setup::ensure_publication_and_slot(&client, &run.spec, &*store).await?;
+    drop(store);
+
+    let mut cfg = PipelineConfig::new(conn, run.spec, run.state_dir);
+    cfg.quarantine = run.multi_tenant;
+    cfg.max_wal_lag_bytes = run.max_wal_lag_bytes;
+    cfg.stop_at = run.stop_at;
+    cfg.stream_memory_bytes = run.stream_memory_mib << 20;
+    cfg.open_store = run.open_store;
+    cfg.failpoints = run.failpoints;
+    pipeline::run(&cfg, client, setups, outcomes, shutdown).await
+}

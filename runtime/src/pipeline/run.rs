@@ -1,0 +1,231 @@
+//! A pipeline run: connecting and reconnecting, one streaming session after another, and the
+//! orderly end (the slot confirmed, the sinks closed).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::sync::{mpsc, watch};
+
+use super::durable::DurableWriter;
+use super::status::TenantStatus;
+use super::stream_loop::{Loop, SessionEnd};
+use super::tenant::TenantSetup;
+use super::tenants::Tenants;
+use super::worker::Outcome;
+use super::PipelineConfig;
+use crate::assemble::{Assembler, TypeRegistry};
+use crate::checkpoint::StreamId;
+use crate::error::SetupError;
+use crate::event::Lsn;
+use crate::source::session as repl;
+use crate::source::setup::{self, load_types};
+use crate::source::wire::{ServerError, WireError};
+
+/// What a run did, printed when it ends.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub transactions: u64,
+    /// The position confirmed to the server last.
+    pub confirmed: Lsn,
+    /// The slot's position as the server reported it after the final status update.
+    pub slot_confirmed: Option<Lsn>,
+    pub tenants: Vec<TenantStatus>,
+}
+
+/// Streams until `shutdown` turns true (then exits cleanly) or something fails that retrying
+/// cannot fix. `client` is the SQL connection setup used (publication and slot must exist).
+pub async fn run(
+    cfg: &PipelineConfig,
+    client: tokio_postgres::Client,
+    tenants: Vec<TenantSetup>,
+    outcomes: mpsc::UnboundedReceiver<Outcome>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Summary> {
+    let mut types = TypeRegistry::default();
+    load_types(&client, &mut types, None).await?;
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .context("reading the server version")?
+        .get(0);
+    // pgoutput v2 (streaming of large transactions) on PostgreSQL 14+.
+    let protocol = if version >= 140000 { 2 } else { 1 };
+    let mut setups = Some(tenants);
+    let mut state = Loop::new(
+        cfg,
+        client,
+        Assembler::new(types),
+        protocol,
+        Tenants::new(
+            Vec::new(),
+            &Default::default(),
+            &cfg.state_dir,
+            cfg.quarantine,
+        ),
+        outcomes,
+    );
+    let mut backoff = Backoff::default();
+    loop {
+        let (conn, system) = match repl::connect(&cfg.conn).await {
+            Ok(c) => c,
+            Err(WireError::Setup(e)) => return Err(e.into()),
+            Err(WireError::Unreachable(e)) if setups.is_some() => return Err(e.into()),
+            // A server restarting refuses connections for a while (57P03: starting up, shutting
+            // down, in recovery), and a busy one may have no connection slot free (53300).
+            Err(WireError::Server(e)) if !matches!(e.code.as_str(), "57P03" | "53300") => {
+                return Err(e.into())
+            }
+            Err(e) if setups.is_none() => {
+                if backoff.wait(&mut shutdown, e).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if state.client.is_closed() {
+            // The server restarted: the SQL connection (for type lookups) went with it.
+            match setup::connect_sql(&cfg.conn).await {
+                Ok(client) => state.client = client,
+                Err(e) => {
+                    if backoff.wait(&mut shutdown, e).await {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        if let Some(setups) = setups.take() {
+            // The first connection names the stream, and so where its positions are kept.
+            let stream = StreamId {
+                system_id: system.system_id.clone(),
+                database: system.database.clone(),
+                slot: cfg.spec.slot.clone(),
+            };
+            let store = (cfg.open_store)(&cfg.state_dir, stream);
+            let stored = store.load()?;
+            let backlog_dir = cfg.state_dir.join("backlog").join(&cfg.spec.slot);
+            state.tenants = Tenants::new(setups, &stored, &backlog_dir, cfg.quarantine);
+            tracing::info!(checkpoint = %store.location(), "positions");
+            state.open_store(DurableWriter::new(store, cfg.failpoints.clone()));
+        }
+        let start = state.tenants.slot_position();
+        let stream = match repl::start(conn, &cfg.spec, start, protocol).await {
+            Ok(s) => s,
+            Err(WireError::Setup(e)) => return Err(e.into()),
+            Err(WireError::Server(e)) => return Err(refused(&state, e).into()),
+            Err(e) => {
+                if backoff
+                    .wait(&mut shutdown, format!("starting replication: {e}"))
+                    .await
+                {
+                    break;
+                }
+                continue;
+            }
+        };
+        tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
+        backoff = Backoff::default();
+        match state.stream(stream, &mut shutdown).await? {
+            SessionEnd::Shutdown => break,
+            SessionEnd::Disconnected(e) => {
+                tracing::warn!("replication connection lost ({e}); reconnecting");
+                state.forget_undelivered();
+                if wait_or_shutdown(&mut shutdown, backoff.next).await {
+                    break;
+                }
+            }
+        }
+    }
+    finish(state).await
+}
+
+/// Why the server refused to stream from the slot, said so that the user knows what to do.
+/// Each of these is final: retrying cannot bring a dropped or invalidated slot back.
+fn refused(state: &Loop<'_>, e: ServerError) -> SetupError {
+    let slot = &state.cfg.spec.slot;
+    match (e.code.as_str(), state.durability.store()) {
+        ("42704", Some(store)) => setup::slot_gone(slot, store, state.tenants.slot_position()),
+        ("55000", _)
+            if e.message
+                .contains("cannot read from logical replication slot") =>
+        {
+            setup::slot_lost(slot)
+        }
+        _ => SetupError::new(format!(
+            "the server refused to stream from replication slot {slot:?}: {}",
+            e.message
+        )),
+    }
+}
+
+/// Capped exponential waits between attempts to reach the server, cut short by a stop.
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Backoff {
+    /// Says why, waits, doubles the next wait (up to 30 s); returns whether a stop was requested
+    /// meanwhile.
+    async fn wait(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        why: impl std::fmt::Display,
+    ) -> bool {
+        tracing::warn!("reconnecting in {:?}: {why}", self.next);
+        let stop = wait_or_shutdown(shutdown, self.next).await;
+        self.next = (self.next * 2).min(Duration::from_secs(30));
+        stop
+    }
+}
+
+/// Sleeps for `delay` unless shutdown is requested first; returns whether it was.
+async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, delay: Duration) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => false,
+        _ = shutdown.changed() => true,
+    }
+}
+
+/// After the last status update: confirm the slot moved, then close the sinks.
+async fn finish(mut state: Loop<'_>) -> anyhow::Result<Summary> {
+    let mut summary = Summary {
+        transactions: state.transactions,
+        confirmed: state.confirmed,
+        ..Summary::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // A stop while the server is away (say, during a reconnect) is still a clean stop:
+        // our checkpoint holds every position, and the slot catches up at the next start.
+        let slot = match setup::slot_confirmed_lsn(&state.client, &state.cfg.spec.slot).await {
+            Ok(slot) => slot,
+            Err(e) => {
+                tracing::warn!(
+                    "could not read the slot's position ({e}); the checkpoint holds {}",
+                    summary.confirmed
+                );
+                break;
+            }
+        };
+        summary.slot_confirmed = slot;
+        if slot.is_some_and(|s| s >= summary.confirmed) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    state.tenants.shut_down().await;
+    summary.tenants = state.write_status(false).tenants;
+    Ok(summary)
+}

@@ -1,0 +1,317 @@
+//! One replication session: the `select!` loop that reads the stream, feeds the tenants, makes
+//! their positions durable and tells the server, until a stop or a lost connection.
+
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
+
+use super::durable::{Durability, DurableWriter};
+use super::failpoint;
+use super::status;
+use super::tenants::Tenants;
+use super::worker::Outcome;
+use super::PipelineConfig;
+use crate::assemble::{Assembler, Replayed, StreamBlocks, Taken, Transaction};
+use crate::decode::{decode, Message};
+use crate::event::Lsn;
+use crate::source::setup::load_types;
+use crate::source::stream::{ReplicationStream, ServerMessage};
+use crate::source::wire::WireError;
+
+/// How a streaming session ended.
+pub(super) enum SessionEnd {
+    Shutdown,
+    Disconnected(WireError),
+}
+
+/// Everything that outlives one connection: the tenants, their positions, what was received.
+pub(super) struct Loop<'a> {
+    pub cfg: &'a PipelineConfig,
+    pub client: tokio_postgres::Client,
+    pub assembler: Assembler,
+    pub blocks: StreamBlocks,
+    pub tenants: Tenants,
+    pub outcomes: mpsc::UnboundedReceiver<Outcome>,
+    pub durability: Durability,
+    /// Highest WAL position the server said it sent.
+    pub received: Lsn,
+    /// What the server was last told.
+    pub confirmed: Lsn,
+    pub transactions: u64,
+    pub shutting_down: bool,
+    /// Why the connection failed while sending a status update, for the loop to act on.
+    lost: Option<WireError>,
+}
+
+impl<'a> Loop<'a> {
+    pub fn new(
+        cfg: &'a PipelineConfig,
+        client: tokio_postgres::Client,
+        assembler: Assembler,
+        protocol: u32,
+        tenants: Tenants,
+        outcomes: mpsc::UnboundedReceiver<Outcome>,
+    ) -> Loop<'a> {
+        let spill = cfg.state_dir.join("spill");
+        Loop {
+            cfg,
+            client,
+            assembler,
+            blocks: StreamBlocks::new(&spill, cfg.stream_memory_bytes, protocol),
+            tenants,
+            outcomes,
+            durability: Durability::new(),
+            received: Lsn(0),
+            confirmed: Lsn(0),
+            transactions: 0,
+            shutting_down: false,
+            lost: None,
+        }
+    }
+
+    /// Positions are kept from the first connection on.
+    pub fn open_store(&mut self, writer: DurableWriter) {
+        self.durability.open(writer);
+    }
+
+    pub async fn stream(
+        &mut self,
+        mut stream: ReplicationStream,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<SessionEnd> {
+        let mut ticker = tokio::time::interval(self.cfg.status_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.tenants.mark_dispatch_due();
+        let failpoints = self.cfg.failpoints.clone();
+        loop {
+            if self.shutting_down && !self.tenants.any_in_flight() {
+                self.durability.now(&mut self.tenants).await?;
+                self.send_status(&mut stream, false).await?;
+                if let Some(e) = self.lost.take() {
+                    tracing::warn!("the final status update was not sent ({e}): the slot catches up from the checkpoint at the next start");
+                }
+                stream.finish().await.ok();
+                return Ok(SessionEnd::Shutdown);
+            }
+            if let Some(e) = self.lost.take() {
+                self.drain_in_flight().await?;
+                return Ok(SessionEnd::Disconnected(e));
+            }
+            if self.tenants.dispatch_due() {
+                self.tenants.dispatch(self.shutting_down).await;
+            }
+            if self.reached_stop_position() {
+                tracing::info!("reached {}: stopping", self.received);
+                self.shutting_down = true;
+                continue;
+            }
+            let full = self.tenants.any_full();
+            let replaying = self.blocks.replaying();
+            let reading = !self.shutting_down && !full && !replaying;
+            let replay_step = !full && replaying;
+            let in_flight = self.tenants.any_in_flight();
+            let send_due = self.tenants.send_due();
+            let flush_due = self.durability.flush_due();
+            tokio::select! {
+                message = recv(&mut stream, &failpoints), if reading => {
+                    let message = match message {
+                        Ok(m) => m,
+                        Err(WireError::Setup(e)) => return Err(e.into()),
+                        Err(e) => {
+                            self.drain_in_flight().await?;
+                            return Ok(SessionEnd::Disconnected(e));
+                        }
+                    };
+                    match message {
+                        ServerMessage::XLogData { wal_end, data, .. } => {
+                            self.received = self.received.max(wal_end);
+                            self.on_message(&data).await?;
+                        }
+                        ServerMessage::Keepalive { wal_end, reply_requested } => {
+                            self.received = self.received.max(wal_end);
+                            if !self.assembler.in_transaction() {
+                                self.tenants.advance_idle(wal_end);
+                            }
+                            if reply_requested {
+                                self.send_status(&mut stream, false).await?;
+                            }
+                        }
+                        ServerMessage::End => {
+                            self.drain_in_flight().await?;
+                            return Ok(SessionEnd::Disconnected(WireError::Unexpected('c')));
+                        }
+                    }
+                }
+                _ = std::future::ready(()), if replay_step => self.replay_step().await?,
+                outcome = self.outcomes.recv(), if in_flight => {
+                    if self.tenants.on_outcome(outcome, &self.cfg.spec.slot).await? {
+                        self.durability.accepted(&self.tenants);
+                    }
+                }
+                written = self.durability.finished(), if self.durability.writing() => {
+                    self.durability.became_durable(&mut self.tenants, written?);
+                    self.send_status(&mut stream, false).await?;
+                }
+                // A tenant's small batch has waited long enough: the next turn sends it.
+                _ = tokio::time::sleep_until(send_due.unwrap_or_else(Instant::now).into()), if send_due.is_some() => {
+                    self.tenants.mark_dispatch_due();
+                }
+                _ = tokio::time::sleep_until(flush_due.unwrap_or_else(Instant::now).into()), if flush_due.is_some() => {
+                    self.durability.begin(&self.tenants);
+                }
+                _ = ticker.tick() => {
+                    self.durability.begin(&self.tenants);
+                    self.send_status(&mut stream, false).await?;
+                    self.report();
+                }
+                _ = shutdown.changed(), if !self.shutting_down => {
+                    tracing::info!("shutting down: finishing the calls in flight");
+                    self.shutting_down = true;
+                    self.tenants.cancel_retries();
+                }
+            }
+        }
+    }
+
+    fn reached_stop_position(&self) -> bool {
+        !self.shutting_down
+            && self.cfg.stop_at.is_some_and(|stop| self.received >= stop)
+            && !self.assembler.in_transaction()
+            && self.tenants.all_idle()
+    }
+
+    /// One pgoutput message from the server.
+    async fn on_message(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        if let Taken::Message(msg) = self.blocks.take(data, &mut self.assembler)? {
+            learn_types(&self.client, &mut self.assembler, &msg).await?;
+            if let Some(txn) = self.assembler.apply(msg)? {
+                self.committed(txn).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn committed(&mut self, txn: Transaction) {
+        self.transactions += 1;
+        self.tenants.offer(txn, true).await;
+    }
+
+    /// Replays some of a committed streamed transaction; hands it to the tenants in parts so
+    /// that no more than a part is assembled at a time.
+    async fn replay_step(&mut self) -> anyhow::Result<()> {
+        const PART: usize = 10_000;
+        let ctx = self.blocks.replay_context();
+        for _ in 0..PART {
+            let bytes = match self.blocks.next_replayed()? {
+                None => return Ok(()),
+                Some(Replayed::Finished) => {
+                    if let Some(last) = self.assembler.finish_streamed() {
+                        tracing::debug!(xid = last.xid, "streamed transaction replayed");
+                        self.committed(last).await;
+                    }
+                    return Ok(());
+                }
+                Some(Replayed::Message(bytes)) => bytes,
+            };
+            let msg = decode(&bytes, &ctx)?;
+            learn_types(&self.client, &mut self.assembler, &msg).await?;
+            self.assembler.apply(msg)?;
+            if self.assembler.open_changes() >= PART {
+                if let Some(part) = self.assembler.take_part() {
+                    self.tenants.offer(part, false).await;
+                }
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the calls in flight (after the connection dropped), keeping their results.
+    pub async fn drain_in_flight(&mut self) -> anyhow::Result<()> {
+        while self.tenants.any_in_flight() {
+            let outcome = self.outcomes.recv().await;
+            self.tenants
+                .on_outcome(outcome, &self.cfg.spec.slot)
+                .await?;
+        }
+        self.durability.now(&mut self.tenants).await
+    }
+
+    /// After a reconnect the server resends everything after the slot position; each tenant
+    /// skips what it accepted.
+    pub fn forget_undelivered(&mut self) {
+        self.assembler.reset();
+        self.blocks.clear();
+        self.tenants.restart_from_durable();
+    }
+
+    /// Tells the server what is durable: the slot may move up to the least tenant position on
+    /// disk.
+    async fn send_status(
+        &mut self,
+        stream: &mut ReplicationStream,
+        reply: bool,
+    ) -> anyhow::Result<()> {
+        let flush = self.tenants.slot_position().max(self.confirmed);
+        match stream
+            .send_status(self.received.max(flush), flush, reply)
+            .await
+        {
+            Ok(()) => self.confirmed = flush,
+            // The connection is gone: the loop notices at its next turn and reconnects.
+            Err(e) => self.lost = self.lost.take().or(Some(e)),
+        }
+        Ok(())
+    }
+
+    /// Writes the status file and warns about tenants holding WAL back.
+    fn report(&mut self) {
+        self.tenants
+            .warn_lag(self.received, self.cfg.max_wal_lag_bytes);
+        self.write_status(true);
+    }
+
+    /// Writes the status file (a report, not a guarantee: a failure is only logged).
+    pub fn write_status(&self, running: bool) -> status::RunStatus {
+        let status = status::RunStatus::now(
+            running,
+            &self.cfg.spec,
+            self.received,
+            self.confirmed,
+            self.tenants.status(self.received),
+        );
+        if let Err(e) = status::write(&self.cfg.state_dir, &status) {
+            tracing::debug!("could not write the status file: {e}");
+        }
+        status
+    }
+}
+
+/// The next message from the server; with failpoint [`failpoint::SOURCE_RECV`] armed, a
+/// received message is dropped and the connection reported cut, as a broken network would.
+async fn recv(
+    stream: &mut ReplicationStream,
+    failpoints: &failpoint::Failpoints,
+) -> Result<ServerMessage, WireError> {
+    let message = stream.recv().await;
+    if failpoints.hit(failpoint::SOURCE_RECV) {
+        return Err(WireError::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            format!("failpoint {}", failpoint::SOURCE_RECV),
+        )));
+    }
+    message
+}
+
+/// Looks up types a message refers to that the assembler does not know yet.
+async fn learn_types(
+    client: &tokio_postgres::Client,
+    assembler: &mut Assembler,
+    msg: &Message<'_>,
+) -> anyhow::Result<()> {
+    let unknown = assembler.unknown_types(msg);
+    if !unknown.is_empty() {
+        load_types(client, assembler.types_mut(), Some(&unknown)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! All tenants of a run: handing transactions to each, sending their batches, taking their
+//! sinks' answers, and quarantining the ones that fail.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::backlog::Backlog;
+use super::status::TenantStatus;
+use super::tenant::{Tenant, TenantSetup};
+use super::worker::{Outcome, SinkWorker};
+use crate::assemble::Transaction;
+use crate::checkpoint::Position;
+use crate::error::SetupError;
+use crate::event::Lsn;
+use std::collections::BTreeMap;
+
+pub(super) struct Tenants {
+    list: Vec<Tenant>,
+    /// A failing tenant is quarantined and the others go on (multi-tenant), rather than the run
+    /// stopping (the single-sink CLI).
+    quarantine: bool,
+    next_token: u64,
+    /// The earliest time a tenant holding back a small batch wants to send it.
+    send_due: Option<Instant>,
+    /// Something happened since the last pass over the tenants that may let one of them send a
+    /// batch: a transaction was queued, a call finished, a held batch's wait ran out. Most turns
+    /// of the loop read a message that completes nothing (Begin, Relation, a row), and visiting a
+    /// hundred tenants on each of them was a fifth of the loop's time.
+    dispatch_due: bool,
+}
+
+impl Tenants {
+    /// The tenants at their stored positions. One tenant stops the stream when it falls behind;
+    /// several spill to `backlog_dir`, so that the slow one does not hold up the others (see
+    /// `backlog`).
+    pub fn new(
+        setups: Vec<TenantSetup>,
+        stored: &BTreeMap<String, Position>,
+        backlog_dir: &Path,
+        quarantine: bool,
+    ) -> Tenants {
+        let spill = setups.len() > 1;
+        let list = setups
+            .into_iter()
+            .map(|setup| {
+                let position = stored.get(&*setup.id).copied().unwrap_or_default();
+                tracing::info!(tenant = %setup.id, "resuming after {position}");
+                let backlog =
+                    spill.then(|| Backlog::new(backlog_dir.join(format!("{}.jsonl", setup.id))));
+                Tenant::new(setup, position, backlog)
+            })
+            .collect();
+        Tenants {
+            list,
+            quarantine,
+            next_token: 0,
+            send_due: None,
+            dispatch_due: true,
+        }
+    }
+
+    /// The slot may move up to the least position over all tenants, quarantined ones included:
+    /// their changes must stay on the server until they are delivered.
+    pub fn slot_position(&self) -> Lsn {
+        self.list
+            .iter()
+            .map(|t| t.durable().lsn)
+            .min()
+            .unwrap_or_default()
+    }
+
+    /// Some tenant's queue is at its bound and cannot spill: stop reading.
+    pub fn any_full(&self) -> bool {
+        self.list.iter().any(Tenant::full)
+    }
+
+    pub fn any_in_flight(&self) -> bool {
+        self.list.iter().any(Tenant::in_flight)
+    }
+
+    /// Every active tenant has nothing queued or in flight.
+    pub fn all_idle(&self) -> bool {
+        self.list.iter().all(|t| !t.active() || t.idle())
+    }
+
+    pub fn dispatch_due(&self) -> bool {
+        self.dispatch_due
+    }
+
+    pub fn mark_dispatch_due(&mut self) {
+        self.dispatch_due = true;
+    }
+
+    pub fn send_due(&self) -> Option<Instant> {
+        self.send_due
+    }
+
+    /// See [`Tenant::advance_idle`].
+    pub fn advance_idle(&mut self, wal_end: Lsn) {
+        for t in &mut self.list {
+            t.advance_idle(wal_end);
+        }
+    }
+
+    /// Hands a transaction (or a part of a large one; `last` marks its last part) to every
+    /// tenant, each taking what its grants let it see.
+    pub async fn offer(&mut self, txn: Transaction, last: bool) {
+        self.dispatch_due = true;
+        let mut failed = Vec::new();
+        match self.list.as_mut_slice() {
+            [only] if only.routes_everything() => {
+                if let Err(e) = only.push(txn, last) {
+                    failed.push((0, e));
+                }
+            }
+            tenants => {
+                for (i, t) in tenants.iter_mut().enumerate() {
+                    if let Err(e) = t.offer_part(&txn, last) {
+                        failed.push((i, e));
+                    }
+                }
+            }
+        }
+        for (i, reason) in failed {
+            self.quarantine(i, reason).await;
+        }
+    }
+
+    /// Sends each tenant's next batch if it may go now (`stopping`: nothing new is sent).
+    pub async fn dispatch(&mut self, stopping: bool) {
+        self.dispatch_due = false;
+        self.send_due = None;
+        if stopping {
+            return;
+        }
+        let mut failed = Vec::new();
+        let now = Instant::now();
+        for (i, t) in self.list.iter_mut().enumerate() {
+            match t.dispatch(&mut self.next_token, now) {
+                Ok(Some(due)) => self.send_due = Some(self.send_due.map_or(due, |d| d.min(due))),
+                Ok(None) => {}
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        for (i, reason) in failed {
+            self.quarantine(i, reason).await;
+        }
+    }
+
+    async fn quarantine(&mut self, index: usize, reason: String) {
+        if let Some(worker) = self.list[index].quarantine(reason) {
+            shut_down_worker(worker).await;
+        }
+    }
+
+    /// A sink's answer. Returns whether a sink accepted a batch that moved its position. A
+    /// failure stops the run (naming `slot`) unless tenants are quarantined instead.
+    pub async fn on_outcome(
+        &mut self,
+        outcome: Option<Outcome>,
+        slot: &str,
+    ) -> anyhow::Result<bool> {
+        self.dispatch_due = true;
+        let Some(outcome) = outcome else {
+            anyhow::bail!("the sink threads stopped unexpectedly");
+        };
+        let token = match &outcome {
+            Outcome::Accepted { token }
+            | Outcome::Failed { token, .. }
+            | Outcome::Cancelled { token } => *token,
+        };
+        let Some(index) = self.list.iter().position(|t| t.awaits(token)) else {
+            return Ok(false);
+        };
+        match outcome {
+            Outcome::Accepted { .. } => Ok(self.list[index].accepted_in_flight()),
+            Outcome::Cancelled { .. } => {
+                self.list[index].cancelled_in_flight();
+                Ok(false)
+            }
+            Outcome::Failed { error, .. } => {
+                if !self.quarantine {
+                    let t = &self.list[index];
+                    return Err(SetupError::new(format!(
+                        "{error}; nothing after {} was acknowledged, so the changes stay in slot \
+                         {slot:?} until the sink accepts them",
+                        t.durable().lsn
+                    ))
+                    .into());
+                }
+                self.quarantine(index, error).await;
+                Ok(false)
+            }
+        }
+    }
+
+    /// After a reconnect: see [`Tenant::restart_from_durable`].
+    pub fn restart_from_durable(&mut self) {
+        self.dispatch_due = true;
+        for t in &mut self.list {
+            t.restart_from_durable();
+        }
+    }
+
+    /// Makes the batches being retried give up (a stop was requested).
+    pub fn cancel_retries(&self) {
+        for t in &self.list {
+            t.cancel_retries();
+        }
+    }
+
+    /// Some tenant's position moved past what is on disk.
+    pub fn moved(&self) -> bool {
+        self.list.iter().any(|t| t.position() != t.durable())
+    }
+
+    /// Every tenant's position, by id, in tenant order (what a checkpoint write stores).
+    pub fn positions(&self) -> Vec<(String, Position)> {
+        self.list
+            .iter()
+            .map(|t| (t.id().to_string(), t.position()))
+            .collect()
+    }
+
+    /// A checkpoint write made these positions (in tenant order) durable.
+    pub fn made_durable(&mut self, written: Vec<Position>) {
+        for (t, p) in self.list.iter_mut().zip(written) {
+            t.made_durable(p);
+        }
+    }
+
+    pub fn warn_lag(&mut self, received: Lsn, limit: u64) {
+        for t in &mut self.list {
+            t.warn_lag(received, limit);
+        }
+    }
+
+    pub fn status(&self, received: Lsn) -> Vec<TenantStatus> {
+        self.list.iter().map(|t| t.status(received)).collect()
+    }
+
+    /// Stops every sink (calling its `close`).
+    pub async fn shut_down(&mut self) {
+        for t in &mut self.list {
+            if let Some(worker) = t.take_worker() {
+                shut_down_worker(worker).await;
+            }
+        }
+    }
+}
+
+/// Stops a sink thread (calling its `close`) off the async threads.
+async fn shut_down_worker(worker: SinkWorker) {
+    match tokio::task::spawn_blocking(move || worker.shut_down()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("sink close failed: {e}"),
+        Err(e) => tracing::warn!("sink thread could not be joined: {e}"),
+    }
+}
