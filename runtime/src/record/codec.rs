@@ -10,6 +10,7 @@ type NumberedLine = (usize, Map<String, Json>);
 
 use serde_json::{Map, Value as Json};
 
+use crate::event::Lsn;
 use crate::sandbox::bindings::{Batch, Change, Column, Datum, OldRow, Operation, Relation, Value};
 use conduit_timefmt as timefmt;
 
@@ -63,8 +64,8 @@ fn change_line(batch: &Batch, c: &Change, out: &mut String) {
         out,
         ",\"xid\":{},\"commit_lsn\":\"{}\",\"end_lsn\":\"{}\",\"commit_time\":\"{}\",\"seq\":{}",
         c.xid,
-        lsn(c.commit_lsn),
-        lsn(c.end_lsn),
+        Lsn(c.commit_lsn),
+        Lsn(c.end_lsn),
         timefmt::timestamptz(c.commit_time),
         c.seq
     );
@@ -194,10 +195,6 @@ fn op_name(op: Operation) -> &'static str {
         Operation::Delete => "delete",
         Operation::Truncate => "truncate",
     }
-}
-
-fn lsn(lsn: u64) -> String {
-    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }
 
 fn qualified(rel: &Relation) -> String {
@@ -482,17 +479,10 @@ fn parse_lsn(map: Fields, key: &str) -> Result<u64, String> {
         Json::Number(n) => n
             .as_u64()
             .ok_or_else(|| format!("\"{key}\" must be a non-negative integer or \"X/X\"")),
-        Json::String(s) => {
-            let bad = || format!("\"{key}\" {s:?} is not an LSN like \"16/B374D848\"");
-            let (hi, lo) = s.split_once('/').ok_or_else(bad)?;
-            let part = |p: &str| {
-                if p.is_empty() || p.len() > 8 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(bad());
-                }
-                u32::from_str_radix(p, 16).map_err(|_| bad())
-            };
-            Ok((u64::from(part(hi)?) << 32) | u64::from(part(lo)?))
-        }
+        Json::String(s) => s
+            .parse::<Lsn>()
+            .map(|lsn| lsn.0)
+            .map_err(|_| format!("\"{key}\" {s:?} is not an LSN like \"16/B374D848\"")),
         _ => Err(format!("\"{key}\" must be \"X/X\" or an integer")),
     }
 }
