@@ -7,7 +7,7 @@
 //! `civil_from_days` (proleptic Gregorian), exact for every day an `i64` count of microseconds
 //! can reach, without a date/time library. Parsing accepts exactly what printing produces (plus
 //! fewer fraction digits), so every `i64` count of microseconds and every `i32` count of days
-//! survives a round trip.
+//! survives a round trip. LSNs are parsed a little more loosely (see [`parse_lsn`]).
 
 use std::fmt::Write as _;
 
@@ -17,7 +17,28 @@ const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 /// A WAL position in PostgreSQL's `X/X` form: upper-case hex of the high and the low 32 bits, no
 /// zero padding. `0x16_B374_D848` is `"16/B374D848"`, `0` is `"0/0"`.
 pub fn lsn(lsn: u64) -> String {
-    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+    let mut out = String::with_capacity(17);
+    let _ = write_lsn(&mut out, lsn);
+    out
+}
+
+/// [`lsn`], written into `out` without allocating (for `Display` implementations).
+pub fn write_lsn(out: &mut impl std::fmt::Write, lsn: u64) -> std::fmt::Result {
+    write!(out, "{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+}
+
+/// The inverse of [`lsn`]: `X/X`, each half hex (either case) that fits 32 bits; `None` for
+/// anything else. Callers say what was wrong in their own words.
+///
+/// Looser than PostgreSQL's `pg_lsn` input (one to eight hex digits per half) in two ways that
+/// Rust's integer parsing has always let through the runtime's `--stop-at` and checkpoint files,
+/// and which therefore stay accepted: a `+` before either half, and leading zeros beyond eight
+/// digits. Nothing that prints differently from [`lsn`] is produced by this crate.
+pub fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    let hi = u32::from_str_radix(hi, 16).ok()?;
+    let lo = u32::from_str_radix(lo, 16).ok()?;
+    Some((u64::from(hi) << 32) | u64::from(lo))
 }
 
 /// The civil date (year, month 1–12, day 1–31) of a count of days since 1970-01-01.
@@ -343,6 +364,33 @@ mod sdk_format_tests {
         assert_eq!(lsn(0x1_0000_0000), "1/0");
         assert_eq!(lsn(0xA), "0/A");
         assert_eq!(lsn(u64::MAX), "FFFFFFFF/FFFFFFFF");
+    }
+
+    #[test]
+    fn lsn_parse_inverts_lsn_form() {
+        for l in [0, 0xA, 0x1_0000_0000, 0x16_B374_D848, u64::MAX] {
+            assert_eq!(parse_lsn(&lsn(l)), Some(l), "{l:X}");
+        }
+        assert_eq!(parse_lsn("16/b374d848"), Some(0x16_B374_D848));
+        // What the runtime has always accepted, though PostgreSQL does not.
+        assert_eq!(parse_lsn("+16/+B374D848"), Some(0x16_B374_D848));
+        assert_eq!(parse_lsn("000000016/0"), Some(0x16_0000_0000));
+        for bad in [
+            "",
+            "/",
+            "16B374D848",
+            "/1",
+            "1/",
+            "1/123456789",
+            "x/1",
+            "G/0",
+            "-1/0",
+            "1/2/3",
+            " 1/2",
+            "1/2 ",
+        ] {
+            assert_eq!(parse_lsn(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

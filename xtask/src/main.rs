@@ -168,9 +168,12 @@ impl Workspace {
             }
             let text = fs::read_to_string(&manifest)
                 .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
-            let package = toml_value(&text, "package", "name")
+            let toml: toml::Table = text
+                .parse()
+                .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+            let package = table_str(&toml, "package", "name")
                 .ok_or_else(|| format!("{} has no [package] name", manifest.display()))?;
-            let crate_name = toml_value(&text, "lib", "name").unwrap_or_else(|| package.clone());
+            let crate_name = table_str(&toml, "lib", "name").unwrap_or_else(|| package.clone());
             packages.push(SinkPackage {
                 crate_name: crate_name.replace('-', "_"),
                 package,
@@ -405,56 +408,23 @@ fn run(cmd: &mut Command) -> Result<()> {
     }
 }
 
-/// The string value of `key = "..."` in `[section]` of a Cargo.toml (enough for the manifests
-/// in this workspace; not a TOML parser).
+/// The string value of `key = "..."` in `[section]` of a Cargo.toml; `None` when the text is not
+/// TOML or the value is absent or not a string.
+#[cfg(test)]
 fn toml_value(text: &str, section: &str, key: &str) -> Option<String> {
-    let header = format!("[{section}]");
-    let mut in_section = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_section = line == header;
-            continue;
-        }
-        if !in_section {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        if k.trim() != key {
-            continue;
-        }
-        let v = v.trim();
-        let v = v.strip_prefix('"')?;
-        return Some(v[..v.find('"')?].to_string());
-    }
-    None
+    table_str(&text.parse().ok()?, section, key)
 }
 
-/// The value of the last `"field":"..."` string in a JSON document (enough for
-/// `cargo metadata`'s top-level `target_directory`).
+/// The string value of `key` in `[section]` of a parsed TOML document.
+fn table_str(toml: &toml::Table, section: &str, key: &str) -> Option<String> {
+    toml.get(section)?.get(key)?.as_str().map(str::to_string)
+}
+
+/// The string value of the top-level `"field"` of a JSON object (`cargo metadata`'s
+/// `target_directory`); `None` when the text is not JSON or the value is absent or not a string.
 fn json_string_field(json: &str, field: &str) -> Option<String> {
-    let needle = format!("\"{field}\":\"");
-    let start = json.rfind(&needle)? + needle.len();
-    let mut out = String::new();
-    let mut chars = json[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                }
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
-    }
-    None
+    let json: serde_json::Value = serde_json::from_str(json).ok()?;
+    json.get(field)?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]

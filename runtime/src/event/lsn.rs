@@ -6,13 +6,17 @@ use std::str::FromStr;
 /// A position in PostgreSQL's write-ahead log.
 ///
 /// Printed and parsed in PostgreSQL's own `X/X` form (upper-case hex, high and low 32 bits), so
-/// that what we log can be pasted into `pg_replication_slots` queries and compared by eye.
+/// that what we log can be pasted into `pg_replication_slots` queries and compared by eye. This
+/// is the runtime's one text form of an LSN (logs, `--stop-at`, checkpoint files, event files);
+/// the text itself is defined in `conduit-timefmt` ([`conduit_timefmt::lsn`],
+/// [`conduit_timefmt::parse_lsn`]), the crate the guest SDK's JSON line format shares, so a sink
+/// prints the same text for the same position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Lsn(pub u64);
 
 impl fmt::Display for Lsn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+        conduit_timefmt::write_lsn(f, self.0)
     }
 }
 
@@ -20,11 +24,9 @@ impl FromStr for Lsn {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid LSN {s:?}: expected PostgreSQL's X/X form, e.g. 16/B374D848");
-        let (hi, lo) = s.split_once('/').ok_or_else(bad)?;
-        let hi = u32::from_str_radix(hi, 16).map_err(|_| bad())?;
-        let lo = u32::from_str_radix(lo, 16).map_err(|_| bad())?;
-        Ok(Lsn(((hi as u64) << 32) | lo as u64))
+        conduit_timefmt::parse_lsn(s).map(Lsn).ok_or_else(|| {
+            format!("invalid LSN {s:?}: expected PostgreSQL's X/X form, e.g. 16/B374D848")
+        })
     }
 }
 

@@ -54,11 +54,27 @@
 //! again gives the same bytes, except for `note`s and hand-written shortcuts (integers for
 //! instants, numbers for floats, a missing header), which are normalised.
 
-mod codec;
+mod parse;
+mod read;
 mod recorder;
+mod write;
 
 #[cfg(test)]
 mod tests;
 
-pub use codec::{batch_lines, read_events, EventReader, EventsError, HEADER};
+pub use read::{read_events, EventReader, EventsError};
 pub use recorder::Recorder;
+pub use write::batch_lines;
+
+use crate::event::Relation;
+
+/// The first line of a file written by the [`Recorder`].
+pub const HEADER: &str = r#"{"format":"conduit-wasm-events","version":1}"#;
+
+const FORMAT_NAME: &str = "conduit-wasm-events";
+const FORMAT_VERSION: u64 = 1;
+
+/// A relation's `schema.name`, as change lines' `"table"` shows it.
+fn qualified(rel: &Relation) -> String {
+    format!("{}.{}", rel.schema, rel.name)
+}

@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::codec::{batch_lines, HEADER};
+use super::{batch_lines, HEADER};
 use crate::event::Batch;
 
 /// Appends batches to an events file (format: [`crate::record`]).

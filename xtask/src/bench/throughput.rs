@@ -2,7 +2,6 @@
 //! each consumer in turn and checks that conduit-wasm delivered every row. What a drain costs is
 //! measured by `measure.rs`; what the numbers mean is `report.rs`'s business.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -145,17 +144,7 @@ impl Bench<'_> {
 
     /// A `--config` file: `TENANTS` no-op tenants, tenant `n` granted the rows with `tenant = n`.
     fn tenants_config(&self, slot: &str) -> Result<PathBuf> {
-        let mut text = format!(
-            "# Written by `cargo xtask bench`.\nslot = \"{slot}\"\npublication = \"{PUBLICATION}\"\n"
-        );
-        let sink = self.noop.display().to_string().replace('\\', "\\\\");
-        for n in 0..TENANTS {
-            let _ = write!(
-                text,
-                "\n[[tenants]]\nid = \"t{n:02}\"\nsink = \"{sink}\"\n\n[[tenants.grants]]\n\
-                 tables = [\"public.{TABLE}\"]\nwhere = \"tenant = {n}\"\n"
-            );
-        }
+        let text = tenants_config_text(slot, &self.noop.display().to_string())?;
         let path = self.work.join("configs").join(format!("{slot}.toml"));
         fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
         Ok(path)
@@ -266,6 +255,28 @@ fn delivered_changes(log: &str) -> Result<u64, String> {
     total.ok_or_else(|| "no \"N changes in M batches\" line".to_string())
 }
 
+/// The text of [`Bench::tenants_config`]'s file: `TENANTS` tenants running `sink`.
+fn tenants_config_text(slot: &str, sink: &str) -> Result<String> {
+    let tenants: Vec<toml::Value> = (0..TENANTS)
+        .map(|n| {
+            let mut grant = toml::Table::new();
+            grant.insert("tables".into(), vec![format!("public.{TABLE}")].into());
+            grant.insert("where".into(), format!("tenant = {n}").into());
+            let mut tenant = toml::Table::new();
+            tenant.insert("id".into(), format!("t{n:02}").into());
+            tenant.insert("sink".into(), sink.into());
+            tenant.insert("grants".into(), vec![grant].into());
+            tenant.into()
+        })
+        .collect();
+    let mut config = toml::Table::new();
+    config.insert("slot".into(), slot.into());
+    config.insert("publication".into(), PUBLICATION.into());
+    config.insert("tenants".into(), tenants.into());
+    let text = toml::to_string(&config).map_err(|e| format!("writing a config: {e}"))?;
+    Ok(format!("# Written by `cargo xtask bench`.\n{text}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +289,36 @@ mod tests {
         assert_eq!(delivered_changes(log), Ok(42));
         assert!(delivered_changes("nothing").is_err());
         assert!(delivered_changes("tenant: x changes in 2 batches").is_err());
+    }
+
+    #[test]
+    fn writes_the_tenants_config() {
+        let text = tenants_config_text("s1", r#"C:\sinks\"noop".wasm"#).unwrap();
+        assert!(
+            text.starts_with("# Written by `cargo xtask bench`.\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n[[tenants]]\n"), "{text}");
+        assert!(text.contains("\n[[tenants.grants]]\n"), "{text}");
+        let config: toml::Table = text.parse().unwrap();
+        assert_eq!(config["slot"].as_str(), Some("s1"));
+        assert_eq!(config["publication"].as_str(), Some(PUBLICATION));
+        let tenants = config["tenants"].as_array().unwrap();
+        assert_eq!(tenants.len(), TENANTS);
+        let last = &tenants[TENANTS - 1];
+        assert_eq!(
+            last["id"].as_str(),
+            Some(format!("t{:02}", TENANTS - 1).as_str())
+        );
+        assert_eq!(last["sink"].as_str(), Some(r#"C:\sinks\"noop".wasm"#));
+        let grant = &last["grants"].as_array().unwrap()[0];
+        assert_eq!(
+            grant["where"].as_str(),
+            Some(format!("tenant = {}", TENANTS - 1).as_str())
+        );
+        assert_eq!(
+            grant["tables"][0].as_str(),
+            Some(format!("public.{TABLE}").as_str())
+        );
     }
 }
