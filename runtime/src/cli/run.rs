@@ -12,12 +12,12 @@ use super::tenants::{self, TenantPlan};
 use crate::checkpoint::CheckpointStore;
 use crate::config::FileConfig;
 use crate::error::SetupError;
+use crate::event::Lsn;
 use crate::pipeline::{self, PipelineConfig, TenantSetup};
 use crate::record::Recorder;
 use crate::sandbox::worker::{RetryPolicy, SinkWorker};
 use crate::sandbox::{Capabilities, HttpOrigin, SandboxEngine, SinkLimits};
 use crate::source::conninfo::ConnInfo;
-use crate::event::Lsn;
 use crate::source::setup::{self, StreamSpec};
 
 #[derive(Debug, Args)]

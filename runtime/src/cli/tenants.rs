@@ -12,8 +12,8 @@ use crate::error::SetupError;
 use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
 use crate::sandbox::worker::RetryPolicy;
 use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
-use crate::source::catalog;
-use crate::source::setup::{load_types, StreamSpec};
+use crate::source::catalog::{self, load_types};
+use crate::source::setup::StreamSpec;
 
 /// One tenant, checked as far as can be without the database.
 pub struct TenantPlan {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::assemble::{RowChange, Transaction};
 use crate::checkpoint::Partial;
-use crate::sandbox::bindings::Batch;
 use crate::event::Lsn;
+use crate::sandbox::bindings::Batch;
 
 struct Queued {
     end_lsn: u64,

@@ -14,10 +14,11 @@ use crate::assemble::{Assembler, Replay, StreamedTransactions, Transaction, Type
 use crate::checkpoint::{CheckpointStore, Position, StreamId};
 use crate::decode::{decode, DecodeContext, Message};
 use crate::error::SetupError;
-use crate::sandbox::worker::{Outcome, SinkWorker};
 use crate::event::Lsn;
-use crate::source::session as repl;
-use crate::source::setup::{self, load_types};
+use crate::sandbox::worker::{Outcome, SinkWorker};
+use crate::source::catalog::load_types;
+use crate::source::replication as repl;
+use crate::source::setup;
 use crate::source::stream::{ReplicationStream, ServerMessage};
 use crate::source::wire::{ServerError, WireError};
 

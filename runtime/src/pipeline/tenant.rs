@@ -7,9 +7,9 @@ use super::backlog::Backlog;
 use super::batcher::Batcher;
 use crate::assemble::Transaction;
 use crate::checkpoint::{Partial, Position};
+use crate::event::Lsn;
 use crate::route::TenantRouter;
 use crate::sandbox::worker::{Request, SinkWorker};
-use crate::event::Lsn;
 
 /// What the loop is given for each tenant.
 pub struct TenantSetup {

@@ -1,4 +1,5 @@
-//! The tables a stream will carry, read from the catalog before streaming starts.
+//! Catalog queries: the tables a stream will carry, read before streaming starts, and the names
+//! of types.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use tokio_postgres::Client;
 
 use crate::assemble::{RelationInfo, TypeRegistry};
 use crate::error::SetupError;
+use crate::source::setup::sql_error;
 
 /// A table's oid, schema, name and `(column, type oid, is key)` rows, as they are read.
 type TableRows = (u32, String, String, Vec<(String, u32, bool)>);
@@ -67,4 +69,29 @@ pub async fn stream_tables(
         ));
     }
     Ok(out)
+}
+
+/// Every type in the catalog, so columns of extension types, domains and enums get their names
+/// and, where their base type is known, typed values.
+pub async fn load_types(
+    client: &Client,
+    registry: &mut TypeRegistry,
+    oids: Option<&[u32]>,
+) -> Result<(), SetupError> {
+    const SQL: &str = "SELECT oid, format_type(oid, NULL), typbasetype, \
+                       CASE WHEN typcategory = 'A' THEN typelem ELSE 0::oid END FROM pg_type";
+    let rows = match oids {
+        None => client.query(SQL, &[]).await,
+        Some(oids) => {
+            let oids: Vec<u32> = oids.to_vec();
+            client
+                .query(&format!("{SQL} WHERE oid = ANY($1)"), &[&oids])
+                .await
+        }
+    }
+    .map_err(|e| sql_error("reading type names from pg_type", e))?;
+    for row in rows {
+        registry.learn(row.get(0), row.get(1), row.get(2), row.get(3));
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 
 use bytes::{Buf, Bytes};
 
-use crate::event::Lsn;
 use super::wire::{parse_error, Connection, WireError};
+use crate::event::Lsn;
 
 /// What the server sends while streaming.
 #[derive(Debug)]

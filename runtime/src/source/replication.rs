@@ -1,11 +1,12 @@
 //! Opening a replication session: connect, identify, start streaming.
 
 use super::conninfo::ConnInfo;
-use crate::event::Lsn;
-use super::setup::{quote_ident, quote_literal, slot_active, StreamSpec};
+use super::quote::{quote_ident, quote_literal};
+use super::setup::{slot_active, StreamSpec};
 use super::stream::ReplicationStream;
 use super::wire::{Connection, ServerError, WireError};
 use crate::error::SetupError;
+use crate::event::Lsn;
 
 /// What IDENTIFY_SYSTEM says about the server.
 #[derive(Debug, Clone)]
