@@ -7,33 +7,32 @@ use tokio_postgres::Client;
 
 use crate::assemble::{RelationInfo, TypeRegistry};
 use crate::error::SetupError;
-use crate::source::setup::sql_error;
+use crate::source::setup::{publishable_cte, sql_error};
 
 /// A table's oid, schema, name and `(column, type oid, is key)` rows, as they are read.
 type TableRows = (u32, String, String, Vec<(String, u32, bool)>);
 
-/// The tables of `publication` if it exists, else of `tables` (or every user table when that is
-/// empty), with their columns as pgoutput will describe them: the same names, types and replica
-/// identity key flags. Lets grants be checked before the first change arrives.
+/// The tables of `publication` if it exists, else the tables the publication we create will hold
+/// (those of `tables`, or every user table when that is empty, that have a replica identity: see
+/// `setup::publication`), with their columns as pgoutput will describe them: the same names,
+/// types and replica identity key flags. Lets grants be checked before the first change arrives.
 pub async fn stream_tables(
     client: &Client,
     publication: &str,
     tables: &[String],
     types: &TypeRegistry,
 ) -> Result<Vec<Arc<RelationInfo>>, SetupError> {
-    const SQL: &str = "
-        WITH rels AS (
+    let sql = format!(
+        "
+        WITH RECURSIVE {},
+        rels AS (
             SELECT c.oid FROM pg_class c
              WHERE c.relkind IN ('r', 'p')
                AND CASE
                    WHEN EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) THEN
                        c.oid IN (SELECT (quote_ident(schemaname) || '.' || quote_ident(tablename))::regclass
                                    FROM pg_publication_tables WHERE pubname = $1)
-                   WHEN cardinality($2::text[]) > 0 THEN
-                       c.oid IN (SELECT to_regclass(t) FROM unnest($2::text[]) t)
-                   ELSE c.relnamespace NOT IN (SELECT oid FROM pg_namespace
-                                                WHERE nspname IN ('pg_catalog', 'information_schema')
-                                                   OR nspname LIKE 'pg_toast%')
+                   ELSE c.oid IN (SELECT t.rel FROM tree t JOIN usable u ON u.root = t.root)
                END)
         SELECT c.oid, n.nspname, c.relname, a.attname, a.atttypid,
                c.relreplident = 'f' OR COALESCE(a.attnum = ANY(i.indkey), false) AS key
@@ -45,9 +44,11 @@ pub async fn stream_tables(
                CASE c.relreplident WHEN 'i' THEN i.indisreplident
                                    WHEN 'd' THEN i.indisprimary ELSE false END
          WHERE a.attgenerated = ''
-         ORDER BY c.oid, a.attnum";
+         ORDER BY c.oid, a.attnum",
+        publishable_cte("$2")
+    );
     let rows = client
-        .query(SQL, &[&publication, &tables])
+        .query(&sql, &[&publication, &tables])
         .await
         .map_err(|e| SetupError::new(format!("reading the published tables: {e}")))?;
     let mut out = Vec::new();

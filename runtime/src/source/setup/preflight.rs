@@ -9,7 +9,8 @@ use crate::error::SetupError;
 use crate::source::conninfo::ConnInfo;
 use crate::source::quote::quote_ident;
 
-/// Checks the server, the role and the tables, without changing anything.
+/// Checks the server, the role and the tables, without changing anything; warns when an existing
+/// publication makes the application's UPDATE or DELETE fail.
 pub async fn preflight(
     client: &Client,
     info: &ConnInfo,
@@ -52,7 +53,7 @@ pub async fn preflight(
             return Err(unknown_table(table, info));
         }
     }
-    Ok(())
+    super::publication::warn_if_hazardous(client, spec).await
 }
 
 fn unknown_table(table: &str, info: &ConnInfo) -> SetupError {
