@@ -43,7 +43,7 @@ pub struct FileConfig {
     pub slot: String,
     #[serde(default = "default_name")]
     pub publication: String,
-    /// Tables of a publication we create; all tables when empty.
+    /// Tables of a publication we create; when empty, every table with a replica identity.
     #[serde(default)]
     pub tables: Vec<String>,
     pub state_dir: Option<PathBuf>,

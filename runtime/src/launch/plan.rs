@@ -14,8 +14,8 @@ use crate::pipeline::worker::RetryPolicy;
 use crate::pipeline::Sink;
 use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
 use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
-use crate::source::catalog;
-use crate::source::setup::{load_types, StreamSpec};
+use crate::source::catalog::{self, load_types};
+use crate::source::setup::StreamSpec;
 
 /// Makes an in-process sink (see [`SinkSource::InProcess`]).
 pub type MakeSink = Arc<dyn Fn() -> Box<dyn Sink> + Send + Sync>;

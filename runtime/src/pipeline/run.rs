@@ -17,8 +17,9 @@ use crate::assemble::{Assembler, TypeRegistry};
 use crate::checkpoint::StreamId;
 use crate::error::SetupError;
 use crate::event::Lsn;
-use crate::source::session as repl;
-use crate::source::setup::{self, load_types};
+use crate::source::catalog::load_types;
+use crate::source::replication as repl;
+use crate::source::setup;
 use crate::source::wire::{ServerError, WireError};
 
 /// What a run did, printed when it ends.

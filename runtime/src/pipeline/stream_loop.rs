@@ -14,7 +14,7 @@ use super::PipelineConfig;
 use crate::assemble::{Assembler, Replayed, StreamBlocks, Taken, Transaction};
 use crate::decode::{decode, Message};
 use crate::event::Lsn;
-use crate::source::setup::load_types;
+use crate::source::catalog::load_types;
 use crate::source::stream::{ReplicationStream, ServerMessage};
 use crate::source::wire::WireError;
 

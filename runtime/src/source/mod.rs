@@ -2,12 +2,14 @@
 //!
 //! [`setup`] checks the server and ensures the publication and slot over an ordinary SQL
 //! connection (tokio-postgres); [`wire`] and [`stream`] are our own small frontend for the
-//! replication connection itself, which tokio-postgres cannot open; [`session`] ties them
-//! together into "stream from this position".
+//! replication connection itself, which tokio-postgres cannot open; [`replication`] ties them
+//! together into "stream from this position". [`catalog`] reads table and type descriptions,
+//! [`conninfo`] parses the source URL once for both connections, [`tls`] decides TLS for both.
 
 pub mod catalog;
 pub mod conninfo;
-pub mod session;
+pub mod quote;
+pub mod replication;
 pub mod setup;
 pub mod stream;
 pub mod tls;

@@ -1,7 +1,8 @@
 //! Opening a replication session: connect, identify, start streaming.
 
 use super::conninfo::ConnInfo;
-use super::setup::{quote_ident, quote_literal, slot_active, StreamSpec};
+use super::quote::{quote_ident, quote_literal};
+use super::setup::{slot_active, StreamSpec};
 use super::stream::ReplicationStream;
 use super::wire::{Connection, ServerError, WireError};
 use crate::error::SetupError;

@@ -1,0 +1,43 @@
+//! Before streaming: check the server can do logical replication for us, and make sure the
+//! publication and the slot exist. Every failure here is a one-line [`SetupError`] that says what
+//! to change.
+//!
+//! `connect` opens the ordinary SQL connection these run on; `preflight` checks without changing
+//! anything; `publication` and `slot` create what is missing and check what exists.
+
+mod connect;
+mod preflight;
+mod publication;
+mod slot;
+
+pub use connect::connect_sql;
+pub(crate) use connect::sql_error;
+pub use preflight::preflight;
+pub(crate) use publication::publishable_cte;
+pub use slot::{slot_active, slot_confirmed_lsn, slot_gone, slot_lost, stream_id};
+
+use tokio_postgres::Client;
+
+use crate::checkpoint::PositionStore;
+use crate::error::SetupError;
+
+/// What to stream: names from the command line or the config file.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub slot: String,
+    pub publication: String,
+    /// Tables for a publication we create; empty means all tables.
+    pub tables: Vec<String>,
+}
+
+/// Creates the publication and the slot when they are missing.
+/// Creates what is missing, checks what exists. `checkpoint` is our own record of this stream:
+/// a slot that is gone while we hold a position in it is an error, never a fresh start.
+pub async fn ensure_publication_and_slot(
+    client: &Client,
+    spec: &StreamSpec,
+    checkpoint: &dyn PositionStore,
+) -> Result<(), SetupError> {
+    publication::ensure_publication(client, spec).await?;
+    slot::ensure_slot(client, spec, checkpoint).await
+}
