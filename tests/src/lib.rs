@@ -14,10 +14,8 @@
 //! builds both and sets the variables.
 
 use std::ffi::OsString;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +29,8 @@ pub mod chaos;
 pub mod proxy;
 pub mod redis;
 
+/// A WAL position: the runtime's own type (`X/X` when printed and parsed).
+pub use conduit_wasm::event::Lsn;
 pub use conduit_wasm::scratch::{ScratchAuth, ScratchCluster, ScratchOptions, ShutdownMode};
 pub use serde_json::{json, Value};
 pub use tokio_postgres::Client;
@@ -259,35 +259,6 @@ pub async fn wait_for_slot(
 pub fn unused_port() -> u16 {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind port 0");
     l.local_addr().expect("local addr").port()
-}
-
-// ------------------------------------------------------------------------------------------------
-// LSNs
-
-/// A WAL position, written `X/Y` (two hex numbers: high and low 32 bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Lsn(pub u64);
-
-impl FromStr for Lsn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Lsn, String> {
-        let (hi, lo) = s
-            .split_once('/')
-            .ok_or_else(|| format!("LSN {s:?} has no '/'"))?;
-        let part = |p: &str| {
-            if p.is_empty() || p.len() > 8 {
-                return Err(format!("LSN {s:?}: bad part {p:?}"));
-            }
-            u32::from_str_radix(p, 16).map_err(|e| format!("LSN {s:?}: {e}"))
-        };
-        Ok(Lsn(((part(hi)? as u64) << 32) | part(lo)? as u64))
-    }
-}
-
-impl fmt::Display for Lsn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xffff_ffff)
-    }
 }
 
 // ------------------------------------------------------------------------------------------------
