@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio_postgres::Client;
 
-use crate::{pg_error, query_text, Lsn};
+use crate::{eventually, pg_error, query_text, Lsn};
 
 /// A small deterministic generator (xorshift64*), so that a failing run can be repeated from the
 /// seed it prints.
@@ -233,22 +233,29 @@ async fn commit(
 }
 
 async fn connect_retrying(url: &str) -> Client {
-    let until = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
-            Ok((client, conn)) => {
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                return client;
+    // A closure that borrows nothing, returning an owned future: the workload runs in a spawned
+    // task, and rustc cannot yet prove such a task `Send` when an async closure holds a
+    // reference (rust-lang/rust#139475).
+    let what = format!("workload: connecting to {url}");
+    let url = url.to_string();
+    eventually(&what, Duration::from_secs(120), move || {
+        let url = url.clone();
+        async move {
+            match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                Ok((client, conn)) => {
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                    Ok(client)
+                }
+                Err(e) => {
+                    eprintln!("workload: connecting failed ({}); retrying", pg_error(&e));
+                    Err(pg_error(&e))
+                }
             }
-            Err(e) if tokio::time::Instant::now() < until => {
-                eprintln!("workload: connecting failed ({}); retrying", pg_error(&e));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("workload: cannot connect to {url}: {}", pg_error(&e)),
         }
-    }
+    })
+    .await
 }
 
 /// One committed row change, as `test_decoding` reports it.

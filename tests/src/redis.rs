@@ -4,9 +4,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::unused_port;
+use crate::{eventually_blocking, unused_port};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -143,28 +143,26 @@ impl Redis {
             password: password.map(str::to_string),
             child: Some(child),
         };
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            // Any reply (NOAUTH included) means it is serving.
-            if Resp::connect(redis.addr)
-                .and_then(|mut c| c.try_cmd(&["PING"]))
-                .is_ok()
-            {
-                return redis;
-            }
-            if let Some(status) = redis
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("redis-server on port {port} exited: {status}");
-            }
-            assert!(
-                Instant::now() < until,
-                "redis-server on port {port} did not answer within 20s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually_blocking(
+            &format!("redis-server on port {port} to answer"),
+            Duration::from_secs(20),
+            || {
+                // Any reply (NOAUTH included) means it is serving.
+                let error = match Resp::connect(redis.addr).and_then(|mut c| c.try_cmd(&["PING"])) {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e,
+                };
+                if let Some(status) = redis
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    panic!("redis-server on port {port} exited: {status}");
+                }
+                Err(format!("PING: {error}"))
+            },
+        );
+        redis
     }
 
     pub fn client(&self) -> Resp {

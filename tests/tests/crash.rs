@@ -135,15 +135,13 @@ async fn sigterm_while_the_sink_fails_and_recovers_delivers_nothing_twice() {
         tokio::time::sleep(rng.millis(100, 800)).await;
         admin.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
         let len = r.cmd(&["XLEN", &key]).int();
-        let until = tokio::time::Instant::now() + line_deadline();
-        while r.cmd(&["XLEN", &key]).int() == len {
-            assert!(
-                tokio::time::Instant::now() < until,
-                "the sink did not recover:\n{}",
-                run.stderr()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        eventually("the sink to recover", line_deadline(), async || {
+            match r.cmd(&["XLEN", &key]).int() {
+                now if now != len => Ok(()),
+                _ => Err(format!("{len} entries still\n{}", run.stderr())),
+            }
+        })
+        .await;
         // Stopped while it catches up.
         tokio::time::sleep(rng.millis(0, 300)).await;
         let done = run.terminate(exit_deadline()).await;

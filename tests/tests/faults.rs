@@ -233,26 +233,18 @@ async fn a_dropped_slot_stops_the_run_instead_of_starting_afresh() {
     let mut run = f.start_conduit().await;
     f.exec("INSERT INTO t VALUES (3)").await;
     run.wait_for_lines(1, line_deadline()).await;
-    let until = tokio::time::Instant::now() + line_deadline();
-    loop {
-        let dropped = f
-            .client
+    eventually("the slot to be dropped", line_deadline(), async || {
+        f.client
             .batch_execute(&format!(
                 "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
                  WHERE slot_name = '{0}' AND active; \
                  SELECT pg_drop_replication_slot('{0}')",
                 f.slot
             ))
-            .await;
-        if dropped.is_ok() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "could not drop the slot"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+            .await
+            .map_err(|e| pg_error(&e))
+    })
+    .await;
     let done = run.wait_exit(exit_deadline()).await;
     assert!(!done.status.success(), "{}", done.stderr);
     let line = last_line(&done.stderr);
@@ -272,9 +264,8 @@ async fn an_invalidated_slot_stops_the_run_and_says_why() {
     deliver_one(&f).await;
     // The server moves on by several WAL segments while nobody reads the slot; a checkpoint
     // removes the WAL the slot still needs.
-    let until = tokio::time::Instant::now() + line_deadline();
     let mut id = 100;
-    loop {
+    eventually("the slot to be invalidated", line_deadline(), async || {
         let status = query_value(
             &f.client,
             &format!(
@@ -285,18 +276,16 @@ async fn an_invalidated_slot_stops_the_run_and_says_why() {
         )
         .await;
         if status == "lost" {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the slot was not invalidated (wal_status {status})"
-        );
         id += 1;
         f.exec(&format!(
             "INSERT INTO t VALUES ({id}); SELECT pg_switch_wal(); CHECKPOINT"
         ))
         .await;
-    }
+        Err(format!("wal_status {status}"))
+    })
+    .await;
     let done = f.run_config().spawn().wait_exit(exit_deadline()).await;
     assert!(!done.status.success(), "{}", done.stderr);
     let line = last_line(&done.stderr);

@@ -6,8 +6,6 @@
 //! free port for the test (the password test always starts its own). Each test uses its own
 //! stream key and deletes it at the end.
 
-use std::time::{Duration, Instant};
-
 use conduit_e2e::redis::{unique_key, Redis, Resp};
 use conduit_e2e::*;
 
@@ -26,30 +24,28 @@ async fn wait_for_entries(
     key: &str,
     n: usize,
 ) -> Vec<(String, Vec<(String, String)>)> {
-    let until = Instant::now() + line_deadline();
-    loop {
-        let len = redis.cmd(&["XLEN", key]).int() as usize;
-        assert!(
-            len <= n,
-            "stream {key} has {len} entries, expected {n}\n{}",
-            r.stderr()
-        );
-        if len == n {
-            break;
-        }
-        assert!(
-            r.is_running(),
-            "conduit-wasm exited with {len}/{n} entries in the stream:\n{}",
-            r.stderr()
-        );
-        assert!(
-            Instant::now() < until,
-            "stream {key} has {len} entries after {:?}, expected {n}\n{}",
-            line_deadline(),
-            r.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        &format!("{n} entries in stream {key}"),
+        line_deadline(),
+        async || {
+            let len = redis.cmd(&["XLEN", key]).int() as usize;
+            assert!(
+                len <= n,
+                "stream {key} has {len} entries, expected {n}\n{}",
+                r.stderr()
+            );
+            if len == n {
+                return Ok(());
+            }
+            assert!(
+                r.is_running(),
+                "conduit-wasm exited with {len}/{n} entries in the stream:\n{}",
+                r.stderr()
+            );
+            Err(format!("{len} entries"))
+        },
+    )
+    .await;
     redis.xrange(key)
 }
 

@@ -113,11 +113,13 @@ async fn sigterm_while_a_sink_call_is_retried() {
 
     r.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
     let run = f.start_tenants(&file, &[]).await;
-    let until = Instant::now() + line_deadline();
-    while r.cmd(&["XLEN", &key]).int() < 3 {
-        assert!(Instant::now() < until, "the rows did not arrive");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the rows to arrive", line_deadline(), async || {
+        match r.cmd(&["XLEN", &key]).int() {
+            n if n >= 3 => Ok(()),
+            n => Err(format!("{n} of 3 entries")),
+        }
+    })
+    .await;
     run.terminate_ok().await;
     let seqs: Vec<String> = r
         .xrange(&key)

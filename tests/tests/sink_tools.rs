@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use conduit_e2e::{conduit_bin, first_difference, sink, stdout_json};
+use conduit_e2e::{
+    conduit_bin, first_difference, line_deadline, sink, stdout_json, target_dir, Fixture, Running,
+    Tenant, TenantsFile,
+};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -238,13 +241,6 @@ fn a_sink_that_filters_everything_out_still_gets_every_call() {
 // `conduit-wasm new`: every language's scaffold builds and passes `conduit-wasm test` on every
 // shipped events file, printing `<op> <schema>.<table> xid=<xid> seq=<seq>` per change.
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-    }
-}
-
 fn scaffold_passes(lang: &str) {
     if lang != "rust"
         && std::env::var_os("CONDUIT_SKIP_OTHER_SINKS").is_some_and(|v| !v.is_empty() && v != "0")
@@ -351,86 +347,27 @@ fn new_js_scaffold_builds_and_passes_test() {
 // `conduit-wasm run --record FILE`: real changes into the file `conduit-wasm test --events`
 // replays, so that replaying it prints exactly what the live run printed.
 
-/// A `run stdout-json --record FILE` against a fixture. Its standard output goes to a file, not
-/// a pipe, so that the live lines can be compared with the replayed ones byte for byte.
-struct RecordingRun {
-    child: tokio::process::Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
+/// Starts `run stdout-json --record FILE` against a fixture and waits until it streams from the
+/// fixture's slot (changes committed after that are delivered).
+async fn start_recording(f: &Fixture, record: &Path) -> Running {
+    f.start(f.run_config().arg("--record").arg(record)).await
 }
 
-impl RecordingRun {
-    /// Starts the run and waits until it streams from the fixture's slot (changes committed
-    /// after that are delivered).
-    async fn start(f: &conduit_e2e::Fixture, record: &Path, name: &str) -> RecordingRun {
-        let stdout = f.state.path().join(format!("{name}.stdout"));
-        let stderr = f.state.path().join(format!("{name}.stderr"));
-        let mut args = f.run_config().args();
-        args.extend(["--record".into(), record.into()]);
-        let mut cmd = conduit_e2e::conduit_command(args);
-        cmd.stdout(std::fs::File::create(&stdout).unwrap())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        let child = cmd.spawn().expect("starting conduit-wasm run");
-        let mut run = RecordingRun {
-            child,
-            stdout,
-            stderr,
-        };
-        let until = std::time::Instant::now() + conduit_e2e::streaming_deadline();
-        loop {
-            let info = f.slot_info().await;
-            if info.is_some_and(|i| {
-                i.active && matches!(i.walsender_state.as_deref(), Some("catchup" | "streaming"))
-            }) {
-                return run;
-            }
-            run.check_alive("streaming", until);
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
-    fn live(&self) -> String {
-        std::fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    /// Fails the test, with the run's stderr, when it exited or `until` passed before `what`.
-    fn check_alive(&mut self, what: &str, until: std::time::Instant) {
-        let exited = self.child.try_wait().expect("polling conduit-wasm");
-        if exited.is_some() || std::time::Instant::now() >= until {
-            panic!(
-                "conduit-wasm {} before {what}\nstdout:\n{}\nstderr:\n{}",
-                exited.map_or("timed out".to_string(), |s| format!("exited ({s})")),
-                self.live(),
-                std::fs::read_to_string(&self.stderr).unwrap_or_default()
-            );
-        }
-    }
-
-    async fn wait_for_lines(&mut self, n: usize) {
-        let until = std::time::Instant::now() + conduit_e2e::line_deadline();
-        while self.live().lines().count() < n {
-            self.check_alive(&format!("{n} lines"), until);
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM; the run must exit 0. Returns what it printed.
-    async fn stop(mut self) -> String {
-        conduit_e2e::send_sigterm(self.child.id().expect("pid"));
-        let status = tokio::time::timeout(conduit_e2e::exit_deadline(), self.child.wait())
-            .await
-            .expect("conduit-wasm exits after SIGTERM")
-            .expect("waiting for conduit-wasm");
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        assert!(status.success(), "exit {status} after SIGTERM:\n{stderr}");
-        assert!(stderr.contains("recording accepted batches to"), "{stderr}");
-        self.live()
-    }
+/// SIGTERM; the run must exit 0. Returns what it printed, byte for byte (to be compared with the
+/// replayed output).
+async fn stop_recording(run: Running) -> String {
+    let done = run.terminate_ok().await;
+    assert!(
+        done.stderr.contains("recording accepted batches to"),
+        "{}",
+        done.stderr
+    );
+    done.stdout_raw
 }
 
 #[tokio::test]
 async fn run_record_replays_to_exactly_the_lines_the_live_run_printed() {
-    let f = conduit_e2e::Fixture::new().await;
+    let f = Fixture::new().await;
     f.exec(
         "CREATE TABLE kinds (id int PRIMARY KEY, n int, body text, amount numeric(12,4),
              doc jsonb, js json, raw bytea, at timestamptz, tags text[], nums int[],
@@ -438,7 +375,7 @@ async fn run_record_replays_to_exactly_the_lines_the_live_run_printed() {
     )
     .await;
     let record = f.state.path().join("events.jsonl");
-    let mut run = RecordingRun::start(&f, &record, "first").await;
+    let mut run = start_recording(&f, &record).await;
     for sql in [
         // A TOASTed body (~200 kB, stored out of line), then NULLs, NaN and an infinite instant.
         "INSERT INTO kinds SELECT 1, 7, string_agg(md5(i::text), '' ORDER BY i), 12345.6789,
@@ -460,8 +397,8 @@ async fn run_record_replays_to_exactly_the_lines_the_live_run_printed() {
     ] {
         f.exec(sql).await;
     }
-    run.wait_for_lines(56).await;
-    let live = run.stop().await;
+    run.wait_for_lines(56, line_deadline()).await;
+    let live = stop_recording(run).await;
     assert_eq!(live.lines().count(), 56, "{live}");
     let unchanged: serde_json::Value = serde_json::from_str(live.lines().nth(2).unwrap()).unwrap();
     assert_eq!(unchanged["unchanged_toast"], serde_json::json!(["body"]));
@@ -492,11 +429,11 @@ async fn run_record_replays_to_exactly_the_lines_the_live_run_printed() {
     );
 
     // A second run continues the recording: it replays as both runs' output, in order.
-    let mut run = RecordingRun::start(&f, &record, "second").await;
+    let mut run = start_recording(&f, &record).await;
     f.exec("INSERT INTO kinds (id, note) VALUES (100, 'after the restart')")
         .await;
-    run.wait_for_lines(1).await;
-    let more = run.stop().await;
+    run.wait_for_lines(1, line_deadline()).await;
+    let more = stop_recording(run).await;
     let replay = conduit_test(&stdout_json(), &record, &[]);
     assert!(replay.status.success(), "{}", text(&replay.stderr));
     let both = format!("{live}{more}");
@@ -512,15 +449,15 @@ async fn run_record_replays_to_exactly_the_lines_the_live_run_printed() {
 fn run_record_names_the_tenant_with_config_and_only_then() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("conduit.toml");
-    conduit_e2e::TenantsFile {
+    TenantsFile {
         source: "postgres://127.0.0.1:1/never".into(),
         slot: "s".into(),
         publication: "p".into(),
         state_dir: dir.path().join("state"),
         max_wal_lag_mib: None,
         tenants: vec![
-            conduit_e2e::Tenant::new("acme", stdout_json()).table("public.a"),
-            conduit_e2e::Tenant::new("globex", stdout_json()).table("public.a"),
+            Tenant::new("acme", stdout_json()).table("public.a"),
+            Tenant::new("globex", stdout_json()).table("public.a"),
         ],
     }
     .write(&config);

@@ -296,7 +296,8 @@ async fn a_slow_tenant_does_not_hold_up_the_others() {
         "the slow tenant should still be behind ({slow_so_far} delivered)"
     );
     // It is behind, visibly: its share waits on disk, and the log names it as holding WAL back.
-    let status = wait_for_status(&state_dir, &f.slot, line_deadline(), |s| {
+    let what = "the slow tenant to have spilled changes";
+    let status = wait_for_status(what, &state_dir, &f.slot, line_deadline(), |s| {
         tenant_status(s, "slow").is_some_and(|t| t["spilled_changes"].as_u64() > Some(0))
     })
     .await;

@@ -122,20 +122,19 @@ async fn require_tls_in_hba(f: &Fixture, method: &str) {
         .await;
     assert_eq!(errors, "0", "pg_hba.conf has errors");
     f.exec("SELECT pg_reload_conf()").await;
-    let until = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match tokio_postgres::connect(&f.pg.url(), tokio_postgres::NoTls).await {
-            Err(e) if pg_error(&e).contains("no pg_hba.conf entry") => return,
+    eventually(
+        "plaintext connections to be refused after the pg_hba.conf reload",
+        Duration::from_secs(30),
+        async || match tokio_postgres::connect(&f.pg.url(), tokio_postgres::NoTls).await {
+            Err(e) if pg_error(&e).contains("no pg_hba.conf entry") => Ok(()),
             Err(e) => panic!(
                 "unexpected error from a plaintext connection: {}",
                 pg_error(&e)
             ),
-            Ok(_) if tokio::time::Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Ok(_) => panic!("plaintext connections still accepted after pg_hba.conf reload"),
-        }
-    }
+            Ok(_) => Err("plaintext connections still accepted"),
+        },
+    )
+    .await
 }
 
 /// `url` with `params` appended as its query string.

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conduit_e2e::*;
 use conduit_wasm::event::{Batch, Change, Column, Operation, Relation, Value as Col};
@@ -480,26 +480,26 @@ fn config_file(f: &Fixture, tenants: &[String]) -> String {
     )
 }
 
-/// Polls (every 50 ms) until `server` has received at least `n` changes; returns them all.
+/// Polls until `server` has received at least `n` changes; returns them all.
 async fn wait_for_changes(server: &HookServer, n: usize, r: &Running) -> Vec<Value> {
-    let deadline = line_deadline();
-    let until = Instant::now() + deadline;
-    loop {
-        let changes = server.changes();
-        if changes.len() >= n {
-            return changes;
-        }
-        if Instant::now() >= until {
-            panic!(
-                "the webhook server received {} of {n} changes within {deadline:?}: {:?}\n\
-                 stderr:\n{}",
-                changes.len(),
-                ids(&changes),
-                r.stderr()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        &format!("the webhook server to receive {n} changes"),
+        line_deadline(),
+        async || {
+            let changes = server.changes();
+            if changes.len() >= n {
+                Ok(changes)
+            } else {
+                Err(format!(
+                    "{} of {n} changes: {:?}\nstderr:\n{}",
+                    changes.len(),
+                    ids(&changes),
+                    r.stderr()
+                ))
+            }
+        },
+    )
+    .await
 }
 
 async fn insert_rows(f: &Fixture, transactions: usize, per: usize) {
