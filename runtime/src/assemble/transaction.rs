@@ -192,6 +192,15 @@ impl Assembler {
         Some(part)
     }
 
+    /// The commit LSN of the open transaction, when it is known (a streamed transaction being
+    /// replayed; an ordinary one learns it only at its Commit).
+    pub fn streamed_commit_lsn(&self) -> Option<u64> {
+        self.open
+            .as_ref()
+            .filter(|t| t.commit_lsn != 0)
+            .map(|t| t.commit_lsn)
+    }
+
     /// Closes the open streamed transaction; returns its last part.
     pub fn finish_streamed(&mut self) -> Option<Transaction> {
         self.open.take()

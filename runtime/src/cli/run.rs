@@ -194,15 +194,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown) = watch::channel(false);
     spawn_signal_handler(shutdown_tx)?;
     let summary = launch::run(run, shutdown).await?;
-    tracing::info!(
-        transactions = summary.transactions,
-        "stopped; confirmed {} (slot reports {})",
-        summary.confirmed,
-        summary
-            .slot_confirmed
-            .map(|l| l.to_string())
-            .unwrap_or_else(|| "nothing".into())
-    );
+    match summary.slot_confirmed {
+        Some(slot) if slot < summary.confirmed => tracing::warn!(
+            transactions = summary.transactions,
+            "stopped; confirmed {} but the slot reports {slot}: the server did not take our last \
+             position. Nothing is lost or delivered twice (the checkpoint holds {0}); the slot \
+             keeps the WAL after {slot} until the next run confirms it",
+            summary.confirmed
+        ),
+        slot => tracing::info!(
+            transactions = summary.transactions,
+            "stopped; confirmed {} (slot reports {})",
+            summary.confirmed,
+            slot.map(|l| l.to_string())
+                .unwrap_or_else(|| "nothing".into())
+        ),
+    }
     for t in &summary.tenants {
         match &t.reason {
             None => tracing::info!(

@@ -11,6 +11,9 @@
 pub const CHECKPOINT_WRITE: &str = "checkpoint.write";
 /// Reading from the replication connection fails as if the connection was cut.
 pub const SOURCE_RECV: &str = "source.recv";
+/// A standby status update is lost on its way (or the walsender never gets to read it): the
+/// server does not move the slot although we think we told it.
+pub const STATUS_LOST: &str = "source.status_lost";
 
 #[cfg(any(test, feature = "failpoints"))]
 mod armed {

@@ -126,6 +126,11 @@ pub async fn run(
             }
         };
         tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
+        // Ours while we stream: at the end, the one walsender we may stop to free the slot.
+        state.walsender = setup::slot_holder(&state.client, &cfg.spec.slot)
+            .await
+            .ok()
+            .flatten();
         backoff = Backoff::default();
         match state.stream(stream, &mut shutdown).await? {
             SessionEnd::Shutdown => break,
@@ -199,6 +204,9 @@ async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, delay: Duration)
     }
 }
 
+/// How long the server gets to act on our last status update before we move the slot over SQL.
+const CONFIRM_WAIT: Duration = Duration::from_secs(2);
+
 /// After the last status update: confirm the slot moved, then close the sinks.
 async fn finish(mut state: Loop<'_>) -> anyhow::Result<Summary> {
     let mut summary = Summary {
@@ -206,12 +214,14 @@ async fn finish(mut state: Loop<'_>) -> anyhow::Result<Summary> {
         confirmed: state.confirmed,
         ..Summary::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let slot = &state.cfg.spec.slot;
+    let deadline = Instant::now() + CONFIRM_WAIT;
+    let mut moved_over_sql = false;
     loop {
         // A stop while the server is away (say, during a reconnect) is still a clean stop:
         // our checkpoint holds every position, and the slot catches up at the next start.
-        let slot = match setup::slot_confirmed_lsn(&state.client, &state.cfg.spec.slot).await {
-            Ok(slot) => slot,
+        let at = match setup::slot_confirmed_lsn(&state.client, slot).await {
+            Ok(at) => at,
             Err(e) => {
                 tracing::warn!(
                     "could not read the slot's position ({e}); the checkpoint holds {}",
@@ -220,9 +230,31 @@ async fn finish(mut state: Loop<'_>) -> anyhow::Result<Summary> {
                 break;
             }
         };
-        summary.slot_confirmed = slot;
-        if slot.is_some_and(|s| s >= summary.confirmed) || Instant::now() > deadline {
+        summary.slot_confirmed = at;
+        if at.is_none_or(|s| s >= summary.confirmed) {
             break;
+        }
+        if Instant::now() > deadline {
+            if moved_over_sql {
+                break;
+            }
+            // The walsender did not act on our last status update: it reads replies only
+            // between sends, and one busy decoding a large transaction may not get to it for
+            // many seconds. Free the slot and move it ourselves.
+            moved_over_sql = true;
+            let until = Instant::now() + CONFIRM_WAIT;
+            if let Err(e) = setup::advance_released_slot(
+                &state.client,
+                slot,
+                state.walsender,
+                summary.confirmed,
+                until,
+            )
+            .await
+            {
+                tracing::warn!("could not move the slot to {}: {e}", summary.confirmed);
+            }
+            continue;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

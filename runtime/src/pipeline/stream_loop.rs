@@ -39,6 +39,10 @@ pub(super) struct Loop<'a> {
     pub confirmed: Lsn,
     pub transactions: u64,
     pub shutting_down: bool,
+    /// A transaction committed after `stop_at` arrived: nothing more is read or delivered.
+    past_stop: bool,
+    /// The walsender serving our replication connection (it holds the slot while we stream).
+    pub walsender: Option<i32>,
     /// Why the connection failed while sending a status update, for the loop to act on.
     lost: Option<WireError>,
 }
@@ -65,6 +69,8 @@ impl<'a> Loop<'a> {
             confirmed: Lsn(0),
             transactions: 0,
             shutting_down: false,
+            past_stop: false,
+            walsender: None,
             lost: None,
         }
     }
@@ -107,7 +113,7 @@ impl<'a> Loop<'a> {
             }
             let full = self.tenants.any_full();
             let replaying = self.blocks.replaying();
-            let reading = !self.shutting_down && !full && !replaying;
+            let reading = !self.shutting_down && !self.past_stop && !full && !replaying;
             let replay_step = !full && replaying;
             let in_flight = self.tenants.any_in_flight();
             let send_due = self.tenants.send_due();
@@ -130,7 +136,9 @@ impl<'a> Loop<'a> {
                         ServerMessage::Keepalive { wal_end, reply_requested } => {
                             self.received = self.received.max(wal_end);
                             if !self.assembler.in_transaction() {
-                                self.tenants.advance_idle(wal_end);
+                                // Never past --stop-at: the slot must not be confirmed beyond it.
+                                let to = self.cfg.stop_at.map_or(wal_end, |s| s.min(wal_end));
+                                self.tenants.advance_idle(to);
                             }
                             if reply_requested {
                                 self.send_status(&mut stream, false).await?;
@@ -173,25 +181,59 @@ impl<'a> Loop<'a> {
         }
     }
 
+    /// Everything up to `stop_at` is delivered: the server sent WAL past it (or a transaction
+    /// committed after it), nothing is open, and every tenant is idle.
     fn reached_stop_position(&self) -> bool {
         !self.shutting_down
-            && self.cfg.stop_at.is_some_and(|stop| self.received >= stop)
+            && self
+                .cfg
+                .stop_at
+                .is_some_and(|stop| self.past_stop || self.received >= stop)
             && !self.assembler.in_transaction()
             && self.tenants.all_idle()
     }
 
+    /// Whether a transaction committed at `commit_lsn` lies past `stop_at` (like
+    /// `pg_recvlogical --endpos`, a transaction is delivered when its commit is at or before
+    /// the stop position). The first one past it ends reading.
+    fn past_stop_at(&mut self, commit_lsn: u64) -> bool {
+        if self.cfg.stop_at.is_some_and(|stop| Lsn(commit_lsn) > stop) {
+            if !self.past_stop {
+                tracing::info!(
+                    "the transaction committed at {} is past --stop-at: not delivered",
+                    Lsn(commit_lsn)
+                );
+            }
+            self.past_stop = true;
+        }
+        self.past_stop
+    }
+
     /// One pgoutput message from the server.
     async fn on_message(&mut self, data: &[u8]) -> anyhow::Result<()> {
-        if let Taken::Message(msg) = self.blocks.take(data, &mut self.assembler)? {
-            learn_types(&self.client, &mut self.assembler, &msg).await?;
-            if let Some(txn) = self.assembler.apply(msg)? {
-                self.committed(txn).await;
+        match self.blocks.take(data, &mut self.assembler)? {
+            Taken::Message(msg) => {
+                learn_types(&self.client, &mut self.assembler, &msg).await?;
+                if let Some(txn) = self.assembler.apply(msg)? {
+                    self.committed(txn).await;
+                }
+            }
+            Taken::Held => {
+                // A streamed transaction that committed past --stop-at is not replayed.
+                let commit = self.assembler.streamed_commit_lsn();
+                if self.blocks.replaying() && commit.is_some_and(|c| self.past_stop_at(c)) {
+                    self.blocks.clear();
+                    self.assembler.finish_streamed();
+                }
             }
         }
         Ok(())
     }
 
     async fn committed(&mut self, txn: Transaction) {
+        if self.past_stop_at(txn.commit_lsn) {
+            return;
+        }
         self.transactions += 1;
         self.tenants.offer(txn, true).await;
     }
@@ -253,6 +295,10 @@ impl<'a> Loop<'a> {
         reply: bool,
     ) -> anyhow::Result<()> {
         let flush = self.tenants.slot_position().max(self.confirmed);
+        if self.cfg.failpoints.hit(failpoint::STATUS_LOST) {
+            self.confirmed = flush;
+            return Ok(());
+        }
         match stream
             .send_status(self.received.max(flush), flush, reply)
             .await

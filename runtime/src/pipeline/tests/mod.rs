@@ -4,6 +4,7 @@
 //! `tests/` and runs in about a second, most of it initdb.
 
 mod faults;
+mod stop;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -14,7 +14,10 @@ pub use connect::connect_sql;
 pub(crate) use connect::sql_error;
 pub use preflight::preflight;
 pub(crate) use publication::publishable_cte;
-pub use slot::{slot_active, slot_confirmed_lsn, slot_gone, slot_lost, stream_id};
+pub use slot::{
+    advance_released_slot, slot_active, slot_confirmed_lsn, slot_gone, slot_holder, slot_lost,
+    stream_id,
+};
 
 use tokio_postgres::Client;
 

@@ -129,3 +129,61 @@ pub async fn slot_confirmed_lsn(
         .and_then(|r| r.get::<_, Option<String>>(0))
         .and_then(|s| s.parse().ok()))
 }
+
+/// The process id of the walsender holding `slot`, if one does.
+pub async fn slot_holder(client: &Client, slot: &str) -> Result<Option<i32>, SetupError> {
+    let row = client
+        .query_opt(
+            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| sql_error("reading who holds the slot", e))?;
+    Ok(row.and_then(|r| r.get::<_, Option<i32>>(0)))
+}
+
+/// Moves `slot`'s confirmed position to `to` over SQL, for when the walsender did not act on
+/// our last status update (it reads replies only between sends, and one busy decoding a large
+/// transaction may not get to it before we leave). Our own walsender, `ours`, is ended first if
+/// it still holds the slot: `pg_replication_slot_advance` needs the slot free. Never moves the
+/// slot past `to`, which is durable in our checkpoint.
+pub async fn advance_released_slot(
+    client: &Client,
+    slot: &str,
+    ours: Option<i32>,
+    to: Lsn,
+    deadline: std::time::Instant,
+) -> Result<(), SetupError> {
+    loop {
+        match slot_holder(client, slot).await? {
+            None => break,
+            Some(pid) if Some(pid) == ours => {
+                client
+                    .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .map_err(|e| sql_error("ending our walsender", e))?;
+            }
+            // Someone else took the slot: not ours to move any more.
+            Some(pid) => {
+                return Err(SetupError::new(format!(
+                    "replication slot {slot:?} is held by another process (pid {pid})"
+                )))
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(SetupError::new(format!(
+                "replication slot {slot:?} was still in use when we stopped"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    client
+        .execute(
+            "SELECT pg_replication_slot_advance($1, $2::text::pg_lsn) \
+             FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn < $2::text::pg_lsn",
+            &[&slot, &to.to_string()],
+        )
+        .await
+        .map_err(|e| sql_error("advancing the slot", e))?;
+    Ok(())
+}
