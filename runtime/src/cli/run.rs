@@ -8,7 +8,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::parse_key_value;
-use crate::config::FileConfig;
+use crate::config::{FileConfig, SnapshotMode};
 use crate::error::SetupError;
 use crate::event::Lsn;
 use crate::launch::{self, plans_from_file, RunSpec, SinkSource, TenantPlan};
@@ -60,6 +60,11 @@ pub struct RunArgs {
     /// http://127.0.0.1:8080 (repeatable); requests to any other origin are refused.
     #[arg(long = "allow-http", value_name = "ORIGIN", value_parser = HttpOrigin::parse)]
     pub allow_http: Vec<HttpOrigin>,
+    /// Whether the rows that exist when the slot is created are delivered first, as reads:
+    /// `initial` (then stream), `never`, or `initial-only` (then stop) [default: initial, or the
+    /// config file's `snapshot`].
+    #[arg(long, value_enum)]
+    pub snapshot: Option<SnapshotMode>,
     /// Stop cleanly once everything up to this WAL position (X/X) is delivered, like
     /// `pg_recvlogical --endpos`.
     #[arg(long, value_parser = parse_lsn)]
@@ -125,6 +130,7 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record: args.record.map(|file| (Arc::from("default"), file)),
+        snapshot: args.snapshot.unwrap_or_default(),
         ..RunSpec::new(args.source, spec, state_dir, plans)
     }
 }
@@ -161,6 +167,7 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record,
+        snapshot: args.snapshot.or(file.snapshot).unwrap_or_default(),
         ..RunSpec::new(source, spec, state_dir, plans)
     })
 }

@@ -50,9 +50,27 @@ pub struct FileConfig {
     /// A tenant holding the slot back by more WAL than this is named in a warning.
     #[serde(default = "default_wal_lag")]
     pub max_wal_lag_mib: u64,
+    /// Whether the rows that exist when the slot is created are delivered first (`initial`,
+    /// `never`, `initial-only`); `--snapshot` overrides it.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotMode>,
     /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+}
+
+/// When the rows that already exist are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotMode {
+    /// When the run creates the slot: read every published table in the slot's snapshot, then
+    /// stream. The default: a new user expects the rows that are already there.
+    #[default]
+    Initial,
+    /// Never: only changes made after the slot was created.
+    Never,
+    /// Create the slot, deliver the snapshot, and stop.
+    InitialOnly,
 }
 
 fn default_name() -> String {

@@ -8,6 +8,7 @@
 
 pub mod demo;
 mod plan;
+mod snapshot;
 mod workers;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
+pub use crate::config::SnapshotMode;
 pub use plan::{check_grants, plans_from_file, MakeSink, SinkSource, TenantPlan};
 
 use crate::error::SetupError;
@@ -45,6 +47,8 @@ pub struct RunSpec {
     pub open_store: OpenStore,
     /// Fault-injection points for in-process tests (inert otherwise).
     pub failpoints: Failpoints,
+    /// Whether the rows that already exist are delivered first (when the slot is created).
+    pub snapshot: SnapshotMode,
 }
 
 impl RunSpec {
@@ -67,6 +71,7 @@ impl RunSpec {
             record: None,
             open_store: pipeline::file_store(),
             failpoints: Failpoints::default(),
+            snapshot: SnapshotMode::default(),
         }
     }
 }
@@ -120,7 +125,15 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     drop(outcome_tx);
     let stream = setup::stream_id(&client, &run.spec.slot).await?;
     let store = (run.open_store)(&run.state_dir, stream);
-    setup::ensure_publication_and_slot(&client, &run.spec, &*store).await?;
+    let initial = snapshot::prepare(
+        &client,
+        &conn,
+        &run.spec,
+        &run.state_dir,
+        &*store,
+        run.snapshot,
+    )
+    .await?;
     drop(store);
 
     let mut cfg = PipelineConfig::new(conn, run.spec, run.state_dir);
@@ -130,5 +143,5 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     cfg.stream_memory_bytes = run.stream_memory_mib << 20;
     cfg.open_store = run.open_store;
     cfg.failpoints = run.failpoints;
-    pipeline::run(&cfg, client, setups, outcomes, shutdown).await
+    pipeline::run(&cfg, client, setups, outcomes, shutdown, initial).await
 }

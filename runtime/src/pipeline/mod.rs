@@ -20,6 +20,7 @@ mod durable;
 pub mod failpoint;
 mod run;
 pub mod sink;
+pub mod snapshot;
 pub mod status;
 mod stream_loop;
 mod tenant;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use batcher::{Batcher, ReadyBatch};
-pub use run::{run, Summary};
+pub use run::{run, InitialSnapshot, Summary};
 pub use sink::Sink;
 pub use tenant::{TenantSetup, TenantState};
 

@@ -1,25 +1,28 @@
 //! A pipeline run: connecting and reconnecting, one streaming session after another, and the
 //! orderly end (the slot confirmed, the sinks closed).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
 use super::durable::DurableWriter;
+use super::snapshot::{self, SnapshotEnd, SnapshotSource};
 use super::status::TenantStatus;
 use super::stream_loop::{Loop, SessionEnd};
 use super::tenant::TenantSetup;
 use super::tenants::Tenants;
 use super::worker::Outcome;
 use super::PipelineConfig;
-use crate::assemble::{Assembler, TypeRegistry};
+use crate::assemble::{Assembler, RelationInfo, TypeRegistry};
 use crate::checkpoint::StreamId;
 use crate::error::SetupError;
 use crate::event::Lsn;
 use crate::source::catalog::load_types;
 use crate::source::replication as repl;
 use crate::source::setup;
+use crate::source::snapshot::Exported;
 use crate::source::wire::{ServerError, WireError};
 
 /// What a run did, printed when it ends.
@@ -33,14 +36,24 @@ pub struct Summary {
     pub tenants: Vec<TenantStatus>,
 }
 
+/// A slot just created with its snapshot exported, and the tables to read in it.
+pub struct InitialSnapshot {
+    pub exported: Exported,
+    pub tables: Vec<Arc<RelationInfo>>,
+    /// Stop once the snapshot is delivered (`--snapshot initial-only`).
+    pub only: bool,
+}
+
 /// Streams until `shutdown` turns true (then exits cleanly) or something fails that retrying
 /// cannot fix. `client` is the SQL connection setup used (publication and slot must exist).
+/// With `snapshot`, the rows it sees are delivered first, as reads.
 pub async fn run(
     cfg: &PipelineConfig,
     client: tokio_postgres::Client,
     tenants: Vec<TenantSetup>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     mut shutdown: watch::Receiver<bool>,
+    mut snapshot: Option<InitialSnapshot>,
 ) -> anyhow::Result<Summary> {
     let mut types = TypeRegistry::default();
     load_types(&client, &mut types, None).await?;
@@ -67,7 +80,15 @@ pub async fn run(
     );
     let mut backoff = Backoff::default();
     loop {
-        let (conn, system) = match repl::connect(&cfg.conn).await {
+        let connected = match snapshot.as_mut() {
+            // The exporting connection: its snapshot lives until it sends another command.
+            Some(s) => s
+                .exported
+                .take_conn()
+                .map(|conn| (conn, s.exported.system.clone())),
+            None => repl::connect(&cfg.conn).await,
+        };
+        let (conn, system) = match connected {
             Ok(c) => c,
             Err(WireError::Setup(e)) => return Err(e.into()),
             Err(WireError::Unreachable(e)) if setups.is_some() => return Err(e.into()),
@@ -109,6 +130,25 @@ pub async fn run(
             state.tenants = Tenants::new(setups, &stored, &backlog_dir, cfg.quarantine);
             tracing::info!(checkpoint = %store.location(), "positions");
             state.open_store(DurableWriter::new(store, cfg.failpoints.clone()));
+        }
+        if let Some(s) = snapshot.take() {
+            let only = s.only;
+            let source = SnapshotSource {
+                conn: cfg.conn.clone(),
+                snapshot: s.exported.snapshot.clone(),
+                consistent_point: s.exported.consistent_point,
+                taken_at: s.exported.taken_at,
+                tables: s.tables,
+            };
+            match state.snapshot(source, &mut shutdown).await? {
+                SnapshotEnd::Stopped => break,
+                SnapshotEnd::Complete if only => {
+                    snapshot::completed(&cfg.state_dir, &cfg.spec.slot);
+                    tracing::info!("--snapshot initial-only: the snapshot is delivered; stopping");
+                    break;
+                }
+                SnapshotEnd::Complete => snapshot::completed(&cfg.state_dir, &cfg.spec.slot),
+            }
         }
         let start = state.tenants.slot_position();
         let stream = match repl::start(conn, &cfg.spec, start, protocol).await {

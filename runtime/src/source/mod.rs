@@ -11,6 +11,7 @@ pub mod conninfo;
 pub mod quote;
 pub mod replication;
 pub mod setup;
+pub mod snapshot;
 pub mod stream;
 pub mod tls;
 pub mod wire;

@@ -4,6 +4,7 @@
 //! `tests/` and runs in about a second, most of it initdb.
 
 mod faults;
+mod snapshot;
 mod stop;
 
 use std::future::Future;
@@ -103,6 +104,14 @@ impl Harness {
             .await
             .unwrap()?;
         row.get::<_, Option<String>>(0).map(|s| s.parse().unwrap())
+    }
+
+    /// Waits until the slot exists (the pipeline may be reading its snapshot, not streaming).
+    async fn wait_streaming_or_snapshot(&self) {
+        eventually("the slot to exist", Duration::from_secs(30), || async {
+            self.slot_confirmed().await.is_some()
+        })
+        .await;
     }
 
     /// Waits until the pipeline is streaming from the slot.

@@ -15,8 +15,8 @@ pub(crate) use connect::sql_error;
 pub use preflight::preflight;
 pub(crate) use publication::publishable_cte;
 pub use slot::{
-    advance_released_slot, slot_active, slot_confirmed_lsn, slot_gone, slot_holder, slot_lost,
-    stream_id,
+    advance_released_slot, drop_slot, slot_active, slot_confirmed_lsn, slot_gone, slot_holder,
+    slot_lost, stream_id,
 };
 
 use tokio_postgres::Client;
@@ -33,14 +33,27 @@ pub struct StreamSpec {
     pub tables: Vec<String>,
 }
 
-/// Creates the publication and the slot when they are missing.
 /// Creates what is missing, checks what exists. `checkpoint` is our own record of this stream:
-/// a slot that is gone while we hold a position in it is an error, never a fresh start.
+/// a slot that is gone while we hold a position in it is an error, never a fresh start. A
+/// missing slot is created here unless `create_slot` is false (the caller creates it with an
+/// exported snapshot).
 pub async fn ensure_publication_and_slot(
     client: &Client,
     spec: &StreamSpec,
     checkpoint: &dyn PositionStore,
-) -> Result<(), SetupError> {
+    create_slot: bool,
+) -> Result<SlotFound, SetupError> {
     publication::ensure_publication(client, spec).await?;
-    slot::ensure_slot(client, spec, checkpoint).await
+    slot::ensure_slot(client, spec, checkpoint, create_slot).await
+}
+
+/// What [`ensure_publication_and_slot`] found of the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotFound {
+    /// It existed (and is usable).
+    Existing,
+    /// It was missing and has been created.
+    Created,
+    /// It is missing, and the caller creates it.
+    Missing,
 }

@@ -4,7 +4,7 @@
 use tokio_postgres::Client;
 
 use super::connect::sql_error;
-use super::StreamSpec;
+use super::{SlotFound, StreamSpec};
 use crate::checkpoint::{PositionStore, StreamId};
 use crate::error::SetupError;
 use crate::event::Lsn;
@@ -54,7 +54,8 @@ pub(super) async fn ensure_slot(
     client: &Client,
     spec: &StreamSpec,
     checkpoint: &dyn PositionStore,
-) -> Result<(), SetupError> {
+    create: bool,
+) -> Result<SlotFound, SetupError> {
     let row = client
         .query_opt(
             "SELECT plugin, active, active_pid, database = current_database(), \
@@ -84,6 +85,7 @@ pub(super) async fn ensure_slot(
                 return Err(slot_lost(&spec.slot));
             }
             tracing::info!(slot = %spec.slot, "using existing replication slot");
+            Ok(SlotFound::Existing)
         }
         None => {
             let stored = checkpoint
@@ -91,6 +93,9 @@ pub(super) async fn ensure_slot(
                 .map_err(|e| SetupError::new(format!("{e:#}")))?;
             if let Some(at) = stored.values().map(|p| p.lsn).filter(|l| l.0 > 0).max() {
                 return Err(slot_gone(&spec.slot, checkpoint, at));
+            }
+            if !create {
+                return Ok(SlotFound::Missing);
             }
             client
                 .query_one(
@@ -100,8 +105,21 @@ pub(super) async fn ensure_slot(
                 .await
                 .map_err(|e| sql_error(&format!("creating replication slot {:?}", spec.slot), e))?;
             tracing::info!(slot = %spec.slot, "created replication slot");
+            Ok(SlotFound::Created)
         }
     }
+}
+
+/// Drops `slot` (not in use): an interrupted initial snapshot starts again in a new one.
+pub async fn drop_slot(client: &Client, slot: &str) -> Result<(), SetupError> {
+    client
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+             WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| sql_error(&format!("dropping replication slot {slot:?}"), e))?;
     Ok(())
 }
 

@@ -1,0 +1,249 @@
+//! The initial snapshot: the rows that existed when the slot was created, delivered to every
+//! tenant as reads before the first streamed change.
+//!
+//! A task reads the tables (see [`crate::source::snapshot`]) a chunk ahead of the sinks; this
+//! loop hands each chunk to the tenants as one part of a single "snapshot transaction" at the
+//! slot's consistent point, so routing, grants, batching, backlogs, retries and group commit are
+//! the stream's own. Every tenant's position reaches the consistent point only when its last
+//! read is accepted; a run stopped or killed before that starts the snapshot again (in a new
+//! slot: an exported snapshot dies with its connection), and sinks see those reads again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::stream_loop::Loop;
+use crate::assemble::{RelationInfo, RowChange, Transaction};
+use crate::event::{Change, Lsn, Operation, Value};
+use crate::source::conninfo::ConnInfo;
+use crate::source::snapshot::{SnapshotReader, SnapshotTable};
+
+/// How snapshot rows reach sinks. `read` once the contract has it; until then inserts.
+const SNAPSHOT_OP: Operation = Operation::Insert;
+
+/// How the snapshot phase ended.
+pub(super) enum SnapshotEnd {
+    /// Every read was accepted and is durable: stream from the consistent point.
+    Complete,
+    /// A stop was requested before that.
+    Stopped,
+}
+
+/// What the reading task sends: rows of a table, or that it is done with one.
+enum Piece {
+    Rows(Arc<RelationInfo>, Vec<Vec<Value>>),
+    TableDone { name: String, rows: u64 },
+}
+
+/// Where the snapshot comes from.
+pub struct SnapshotSource {
+    pub conn: ConnInfo,
+    pub snapshot: String,
+    pub consistent_point: Lsn,
+    pub taken_at: i64,
+    pub tables: Vec<Arc<RelationInfo>>,
+}
+
+impl Loop<'_> {
+    /// Reads and delivers the snapshot; returns once every tenant's position is durable at
+    /// the consistent point, or a stop was requested.
+    pub(super) async fn snapshot(
+        &mut self,
+        source: SnapshotSource,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<SnapshotEnd> {
+        let cp = source.consistent_point;
+        let taken_at = source.taken_at;
+        let mut reader = SnapshotReader::open(&source.conn, &source.snapshot).await?;
+        let tables = reader.describe(source.tables).await?;
+        let estimate: u64 = tables.iter().map(|t| t.estimated_rows).sum();
+        tracing::info!(
+            "initial snapshot at {cp}: {} tables, about {estimate} rows",
+            tables.len()
+        );
+        let (tx, mut pieces) = mpsc::channel::<anyhow::Result<Piece>>(2);
+        let reading = tokio::spawn(async move {
+            if let Err(e) = read_all(&mut reader, &tables, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        let started = Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seq: u32 = 0;
+        let mut read_done = false;
+        let header = Transaction {
+            xid: 0,
+            commit_lsn: cp.0,
+            end_lsn: cp.0,
+            commit_time: taken_at,
+            changes: Vec::new(),
+        };
+        let end = loop {
+            if read_done && self.tenants.all_idle() && !self.tenants.any_in_flight() {
+                break SnapshotEnd::Complete;
+            }
+            if self.shutting_down && !self.tenants.any_in_flight() {
+                break SnapshotEnd::Stopped;
+            }
+            if self.tenants.dispatch_due() {
+                self.tenants.dispatch(self.shutting_down).await;
+            }
+            let taking = !read_done && !self.shutting_down && !self.tenants.any_full();
+            let in_flight = self.tenants.any_in_flight();
+            let send_due = self.tenants.send_due();
+            let flush_due = self.durability.flush_due();
+            tokio::select! {
+                piece = pieces.recv(), if taking => match piece {
+                    Some(Ok(Piece::Rows(relation, rows))) => {
+                        let mut part = Transaction { changes: Vec::with_capacity(rows.len()), ..Transaction::header_of(&header) };
+                        for values in rows {
+                            part.changes.push(read_change(&relation, values, &header, seq));
+                            seq = seq.wrapping_add(1);
+                        }
+                        self.received = self.received.max(cp);
+                        self.tenants.offer(part, false).await;
+                    }
+                    Some(Ok(Piece::TableDone { name, rows })) => {
+                        tracing::info!("snapshot: {name}: {rows} rows read");
+                    }
+                    Some(Err(e)) => return Err(e.context("reading the initial snapshot")),
+                    None => {
+                        // The last part: once accepted, every tenant's position is the
+                        // consistent point.
+                        self.tenants.offer(Transaction::header_of(&header), true).await;
+                        read_done = true;
+                        self.transactions += 1;
+                    }
+                },
+                outcome = self.outcomes.recv(), if in_flight => {
+                    if self.tenants.on_outcome(outcome, &self.cfg.spec.slot).await? {
+                        self.durability.accepted(&self.tenants);
+                    }
+                }
+                written = self.durability.finished(), if self.durability.writing() => {
+                    self.durability.became_durable(&mut self.tenants, written?);
+                }
+                _ = tokio::time::sleep_until(send_due.unwrap_or_else(Instant::now).into()), if send_due.is_some() => {
+                    self.tenants.mark_dispatch_due();
+                }
+                _ = tokio::time::sleep_until(flush_due.unwrap_or_else(Instant::now).into()), if flush_due.is_some() => {
+                    self.durability.begin(&self.tenants);
+                }
+                _ = ticker.tick() => {
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    tracing::info!(
+                        "snapshot: {seq} of about {estimate} rows read ({:.0} rows/s)",
+                        f64::from(seq) / secs
+                    );
+                    self.write_status(true);
+                }
+                _ = shutdown.changed(), if !self.shutting_down => {
+                    tracing::info!("shutting down during the initial snapshot: it starts again at the next run");
+                    self.shutting_down = true;
+                    self.tenants.cancel_retries();
+                }
+            }
+        };
+        reading.abort();
+        self.durability.now(&mut self.tenants).await?;
+        if let SnapshotEnd::Complete = end {
+            tracing::info!(
+                "initial snapshot delivered: {seq} rows in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(end)
+    }
+}
+
+/// Reads every table, a chunk at a time, into `tx` (which bounds how far reading runs ahead).
+async fn read_all(
+    reader: &mut SnapshotReader,
+    tables: &[SnapshotTable],
+    tx: &mpsc::Sender<anyhow::Result<Piece>>,
+) -> anyhow::Result<()> {
+    for table in tables {
+        reader.start(table).await?;
+        let mut rows_read = 0u64;
+        loop {
+            let rows = reader.next_rows(table).await?;
+            if rows.is_empty() {
+                break;
+            }
+            rows_read += rows.len() as u64;
+            if tx
+                .send(Ok(Piece::Rows(table.relation.clone(), rows)))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        let done = Piece::TableDone {
+            name: table.relation.qualified_name(),
+            rows: rows_read,
+        };
+        if tx.send(Ok(done)).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// One snapshot row as a change: at the consistent point, numbered across the snapshot.
+fn read_change(
+    relation: &Arc<RelationInfo>,
+    values: Vec<Value>,
+    header: &Transaction,
+    seq: u32,
+) -> RowChange {
+    RowChange {
+        relation: relation.clone(),
+        change: Change {
+            op: SNAPSHOT_OP,
+            relation: relation.relation.oid,
+            new: Some(values),
+            old: None,
+            xid: header.xid,
+            commit_lsn: header.commit_lsn,
+            end_lsn: header.end_lsn,
+            commit_time: header.commit_time,
+            seq,
+        },
+    }
+}
+
+/// The file that says an initial snapshot of `slot` is under way: present from the slot's
+/// creation until every tenant's position is durable at its consistent point.
+fn marker(state_dir: &Path, slot: &str) -> PathBuf {
+    let name = super::status::status_path(state_dir, slot);
+    name.with_file_name(format!(
+        "snapshot-{}",
+        name.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("slot")
+            .trim_start_matches("status-")
+    ))
+}
+
+/// Records that the initial snapshot of `slot` starts (before the slot is created, so that a
+/// crash in between is noticed too).
+pub fn started(state_dir: &Path, slot: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    std::fs::write(marker(state_dir, slot), b"{}\n")
+}
+
+/// The initial snapshot of `slot` is delivered and durable.
+pub fn completed(state_dir: &Path, slot: &str) {
+    if let Err(e) = std::fs::remove_file(marker(state_dir, slot)) {
+        tracing::warn!("could not remove the snapshot marker: {e}");
+    }
+}
+
+/// A run stopped or died during the initial snapshot of `slot`.
+pub fn interrupted(state_dir: &Path, slot: &str) -> bool {
+    marker(state_dir, slot).exists()
+}
