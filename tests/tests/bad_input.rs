@@ -356,6 +356,21 @@ async fn without_a_server() {
             )
         ),
     );
+    let stdout_dir = file(
+        "stdout-dir.toml",
+        format!(
+            "{head}{}",
+            tenant("a", "capabilities = { stdout = \"no-such-dir/out.jsonl\" }")
+        ),
+    );
+    let stdout_shared = file(
+        "stdout-shared.toml",
+        format!(
+            "{head}{}{}",
+            tenant("a", "capabilities = { stdout = \"out.jsonl\" }"),
+            tenant("b", "capabilities = { stdout = \"out.jsonl\" }")
+        ),
+    );
     let origin_example = "expected e.g. \"https://api.example.com\" or \"http://127.0.0.1:8080\"";
     let config_cases = [
         both(
@@ -472,6 +487,31 @@ async fn without_a_server() {
         ),
     ];
     cases.extend(config_cases.into_iter().flatten());
+    cases.extend(both(
+        [
+            "config: stdout file in a missing directory (run)",
+            "config: stdout file in a missing directory (validate)",
+        ],
+        &stdout_dir,
+        &format!(
+            "tenant \"a\": capabilities.stdout {}: cannot append to it: No such file or directory \
+             (os error 2); give a writable file in an existing directory",
+            dir.path().join("no-such-dir/out.jsonl").display()
+        ),
+    ));
+    cases.extend(both(
+        [
+            "config: two tenants share a stdout file (run)",
+            "config: two tenants share a stdout file (validate)",
+        ],
+        &stdout_shared,
+        &format!(
+            "{}: tenants \"a\" and \"b\" have the same capabilities.stdout {}: give each tenant \
+             its own file",
+            stdout_shared.display(),
+            dir.path().join("out.jsonl").display()
+        ),
+    ));
     // `validate` reads the file's source only after the sinks; `run` fails on it the same way.
     cases.push(case(
         "config: empty source (run)",

@@ -16,6 +16,11 @@
 //! limits = { memory_mib = 64, call_deadline_ms = 2000 }
 //! capabilities = { tcp = ["127.0.0.1:6379"] }
 //!
+//! [[tenants]]
+//! id = "audit"
+//! sink = "sinks/stdout-json.wasm"
+//! capabilities = { stdout = "out/audit.jsonl" }   # delivery: relative to this file
+//!
 //! [[tenants.grants]]
 //! tables = ["public.orders"]
 //! columns = ["id", "tenant_id", "amount"]
@@ -82,8 +87,8 @@ fn default_wal_lag() -> u64 {
 }
 
 impl FileConfig {
-    /// Reads and checks a configuration file. Relative sink paths are resolved against the
-    /// file's directory.
+    /// Reads and checks a configuration file. Relative sink and `capabilities.stdout` paths are
+    /// resolved against the file's directory.
     pub fn load(path: &Path) -> Result<FileConfig, SetupError> {
         let shown = path.display();
         let text = std::fs::read_to_string(path)
@@ -94,6 +99,14 @@ impl FileConfig {
         for tenant in &mut config.tenants {
             if tenant.sink.is_relative() {
                 tenant.sink = base.join(&tenant.sink);
+            }
+            if let Some(out) = tenant
+                .capabilities
+                .stdout
+                .as_mut()
+                .filter(|p| p.is_relative())
+            {
+                *out = base.join(&*out);
             }
         }
         config
@@ -110,6 +123,7 @@ impl FileConfig {
             return Err("give either source or source_env, not both".into());
         }
         let mut seen = std::collections::HashSet::new();
+        let mut outputs = std::collections::HashMap::new();
         for tenant in &self.tenants {
             tenant.check()?;
             if !seen.insert(tenant.id.as_str()) {
@@ -117,6 +131,18 @@ impl FileConfig {
                     "tenant id {:?} is used twice: ids must be unique",
                     tenant.id
                 ));
+            }
+            // Two sinks appending to one file would interleave their output, and one's failed
+            // call would cut the other's accepted output off.
+            if let Some(path) = &tenant.capabilities.stdout {
+                if let Some(other) = outputs.insert(path.clone(), tenant.id.as_str()) {
+                    return Err(format!(
+                        "tenants {other:?} and {:?} have the same capabilities.stdout {}: give \
+                         each tenant its own file",
+                        tenant.id,
+                        path.display()
+                    ));
+                }
             }
         }
         Ok(())

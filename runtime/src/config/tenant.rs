@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::route::Grant;
-use crate::sandbox::{Capabilities, HttpOrigin, Output, SinkLimits};
+use crate::sandbox::{Capabilities, HttpOrigin, Output, OutputFile, SinkLimits};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +79,10 @@ pub struct TenantCapabilities {
     pub http: Vec<String>,
     pub clocks: bool,
     pub random: bool,
+    /// A file the sink's stdout is appended to, in full and fsynced before each call is
+    /// accepted (relative to the config file). Without it the sink's stdout is log lines,
+    /// bounded per call: logs, not delivery.
+    pub stdout: Option<PathBuf>,
 }
 
 impl TenantConfig {
@@ -169,12 +173,29 @@ impl TenantConfig {
             .map(|o| HttpOrigin::parse(o))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("tenant {:?}: capabilities.http: {e}", self.id))?;
+        let tenant: Arc<str> = Arc::from(self.id.as_str());
+        let output = match &self.capabilities.stdout {
+            None => Output::Log(tenant),
+            // Opened here, before anything touches the database, so that a path that cannot be
+            // appended to is a one-line error at start rather than a quarantine later.
+            Some(path) => Output::File {
+                tenant,
+                stdout: OutputFile::open(path).map_err(|e| {
+                    format!(
+                        "tenant {:?}: capabilities.stdout {}: cannot append to it: {e}; give a \
+                         writable file in an existing directory",
+                        self.id,
+                        path.display()
+                    )
+                })?,
+            },
+        };
         Ok(Capabilities {
             tcp_connect: tcp,
             http_origins,
             clocks: self.capabilities.clocks,
             random: self.capabilities.random,
-            output: Output::Log(Arc::from(self.id.as_str())),
+            output,
         })
     }
 }

@@ -94,3 +94,35 @@ fn origins_are_checked_at_load() {
     .unwrap_err();
     assert!(e.contains("capabilities.http"), "{e}");
 }
+
+#[test]
+fn stdout_is_a_file_relative_to_the_config_and_one_per_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conduit.toml");
+    std::fs::write(
+        &path,
+        "[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { stdout = \"a.jsonl\" }\n",
+    )
+    .unwrap();
+    let c = FileConfig::load(&path).unwrap();
+    let caps = c.tenants[0].sink_capabilities().unwrap();
+    let file = caps.output.file().expect("a stdout file");
+    assert_eq!(file.path(), dir.path().join("a.jsonl"));
+    assert!(dir.path().join("a.jsonl").is_file(), "created at start");
+
+    let e = load(
+        "[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { stdout = \"/o\" }\n\
+         [[tenants]]\nid = \"b\"\nsink = \"x\"\ncapabilities = { stdout = \"/o\" }\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("same capabilities.stdout"), "{e}");
+    let c = load(
+        "[[tenants]]\nid = \"a\"\nsink = \"x\"\ncapabilities = { stdout = \"/no/such/dir/o\" }\n",
+    )
+    .unwrap();
+    let e = c.tenants[0].sink_capabilities().unwrap_err();
+    assert!(
+        e.contains("capabilities.stdout /no/such/dir/o: cannot append"),
+        "{e}"
+    );
+}

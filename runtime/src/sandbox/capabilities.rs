@@ -9,15 +9,46 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
 use super::http::{HttpOrigin, HttpState};
 use super::output::GuestLog;
+use super::output_file::OutputFile;
 
 /// Where a sink's standard output and error go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Two different things: *delivery* (`Inherit`'s stdout, `File`), where every byte counts and is
+/// written before the call that wrote it is accepted, and *logs* (`Log`, and a tenant's stderr),
+/// which are bounded to protect the host and whose overflow is dropped with a warning saying so.
+/// A tenant's stdout is delivery only when it was granted a file.
+#[derive(Debug, Clone)]
 pub enum Output {
     /// The process's own stdout/stderr: for the single-sink CLI, where the operator chose the
-    /// sink and its output (e.g. `stdout-json`) is the point.
+    /// sink and its output (e.g. `stdout-json`) is the point. No cap: written in full, and the
+    /// process's stdout is flushed after each call.
     Inherit,
     /// Log lines tagged with this tenant id, bounded (see [`super::output`]).
     Log(Arc<str>),
+    /// A tenant whose stdout is appended to a file, in full and fsynced before each call is
+    /// accepted (see [`super::output_file`]); its stderr is log lines as with `Log`.
+    File {
+        tenant: Arc<str>,
+        stdout: OutputFile,
+    },
+}
+
+impl Output {
+    /// The tenant a multi-tenant sink's output belongs to; `None` for the single-sink CLI.
+    pub fn tenant(&self) -> Option<&Arc<str>> {
+        match self {
+            Output::Inherit => None,
+            Output::Log(tenant) | Output::File { tenant, .. } => Some(tenant),
+        }
+    }
+
+    /// The tenant's stdout file, when it was granted one.
+    pub fn file(&self) -> Option<&OutputFile> {
+        match self {
+            Output::File { stdout, .. } => Some(stdout),
+            _ => None,
+        }
+    }
 }
 
 /// The capabilities a sink is granted. There are no preopened directories and no environment
@@ -63,10 +94,7 @@ impl Capabilities {
 
     /// The `wasi:http` state of one instance; `timeout` bounds each phase of a request.
     pub(crate) fn http(&self, timeout: Duration) -> HttpState {
-        let tenant = match &self.output {
-            Output::Log(tenant) => Some(tenant.clone()),
-            Output::Inherit => None,
-        };
+        let tenant = self.output.tenant().cloned();
         HttpState::new(self.http_origins.as_slice().into(), tenant, timeout)
     }
 
@@ -86,6 +114,11 @@ impl Capabilities {
                 logs.push(out);
                 logs.push(err);
             }
+            Output::File { tenant, stdout } => {
+                let err = GuestLog::new(tenant.clone(), "stderr");
+                b.stdout(stdout.clone()).stderr(err.clone());
+                logs.push(err);
+            }
         }
         if !self.clocks {
             b.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
@@ -98,9 +131,9 @@ impl Capabilities {
         // Every address is checked, and a refusal is logged with the tenant, even for a sink
         // granted no TCP at all: an attempt is worth an operator's attention.
         let allowed: Arc<[SocketAddr]> = self.tcp_connect.clone().into();
-        let tenant = match &self.output {
-            Output::Log(tenant) => tenant.clone(),
-            Output::Inherit => Arc::from("default"),
+        let tenant = match self.output.tenant() {
+            Some(tenant) => tenant.clone(),
+            None => Arc::from("default"),
         };
         b.allow_tcp(true).socket_addr_check(move |addr, use_| {
             let ok = match use_ {

@@ -4,15 +4,18 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, StoreLimitsBuilder};
 
 use super::bindings::{Batch, SinkComponent, SinkComponentPre, SinkError};
-use super::capabilities::Capabilities;
+use super::capabilities::{Capabilities, Output};
 use super::output::GuestLog;
+use super::output_file::OutputFile;
 use super::state::StoreState;
 use super::{SandboxEngine, SinkLimits};
 
 /// How a call into a sink failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The sink returned an error of its own.
+    /// The sink returned an error of its own, or the host could not deliver what the call wrote
+    /// to its stdout file (`capabilities.stdout`: a full disk, an I/O error), which is retryable:
+    /// a call whose output is not durable is not accepted.
     #[error("{}", .0.message)]
     Sink(SinkError),
     /// The guest trapped: a panic, an out-of-bounds access, the memory cap or the CPU deadline.
@@ -44,6 +47,10 @@ struct Live {
     store: Store<StoreState>,
     bindings: SinkComponent,
     logs: Vec<GuestLog>,
+    /// Delivery: the stdout file that must be durable before a call counts as accepted.
+    file: Option<OutputFile>,
+    /// The single-sink CLI: the process's stdout, flushed after each call.
+    inherit: bool,
 }
 
 impl SinkInstance {
@@ -138,12 +145,17 @@ impl SinkInstance {
             store,
             bindings,
             logs,
+            file: self.capabilities.output.file().cloned(),
+            inherit: matches!(self.capabilities.output, Output::Inherit),
         })
     }
 }
 
 impl Live {
-    /// One guest call under the deadline; the sink's output budget is renewed afterwards.
+    /// One guest call under the deadline; the sink's log budget is renewed afterwards, and its
+    /// delivered output (a stdout file, or the process's stdout) is written out before an `Ok`
+    /// is returned: the worker reports an accepted call to the pipeline, which may then
+    /// acknowledge its position to PostgreSQL.
     fn call(
         &mut self,
         limits: &SinkLimits,
@@ -158,9 +170,26 @@ impl Live {
             // Forget output of earlier calls: only this call's can explain its trap.
             log.last_line();
         }
-        let result = f(&self.bindings, &mut self.store);
+        if let Some(file) = &self.file {
+            file.begin_call();
+        }
+        let mut result = f(&self.bindings, &mut self.store);
         for log in &self.logs {
             log.end_call();
+        }
+        let accepted = matches!(result, Ok(Ok(())));
+        let delivered = match (&self.file, self.inherit) {
+            (Some(file), _) => file.end_call(accepted),
+            // A partial last line would otherwise wait in std's line buffer.
+            (None, true) => std::io::Write::flush(&mut std::io::stdout())
+                .map_err(|e| format!("the sink's output could not be written to stdout: {e}")),
+            (None, false) => Ok(()),
+        };
+        if let (true, Err(message)) = (accepted, delivered) {
+            result = Ok(Err(SinkError {
+                retryable: true,
+                message,
+            }));
         }
         match result {
             Ok(Ok(())) => Ok(()),

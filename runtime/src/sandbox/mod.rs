@@ -15,6 +15,7 @@ mod inspect;
 mod instance;
 mod limits;
 mod output;
+mod output_file;
 mod state;
 
 pub use capabilities::{Capabilities, Output};
@@ -23,3 +24,4 @@ pub use http::{HttpOrigin, HttpScheme};
 pub use inspect::{inspect_file, SinkDescription};
 pub use instance::{CallError, SinkInstance};
 pub use limits::SinkLimits;
+pub use output_file::OutputFile;

@@ -1,4 +1,4 @@
-//! A sink's standard output and error, turned into log lines.
+//! A sink's standard output and error, turned into log lines: the *log channel*.
 //!
 //! A tenant's sink must not write to the process's own stdout (other tenants, or the operator's
 //! pipeline, own it), and must not be able to flood the log or the host's memory. Each complete
@@ -6,7 +6,15 @@
 //! and past a byte budget per call the rest of the call's output is counted and dropped. Writes
 //! never fail: wasmtime-wasi's `MemoryOutputPipe` traps the guest once full, which would turn
 //! chatty logging into a crash loop.
-
+//!
+//! Logs are not delivery. A tenant whose sink's stdout *is* its product (`stdout-json`) is granted
+//! a file for it (`capabilities.stdout`, [`super::output_file`]); without one, the stdout is
+//! logs, and a cut says so: the warning names the bytes dropped as *not delivered* and points to
+//! the grant. Overflow does not fail the call: a sink whose delivery goes elsewhere (Redis, a
+//! webhook) and logs verbosely would otherwise be retried and quarantined over its logs, and a
+//! sink that wants its output delivered has the file for that. (Issue 14: `stdout-json` as two
+//! tenants over 200,000 rows logged 37,222 and 24,568 lines while the slot moved past them all;
+//! the warning then said only "bytes dropped".)
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -59,10 +67,18 @@ impl GuestLog {
         let mut s = self.lock();
         s.emit_line();
         if s.dropped > 0 {
+            let hint = if s.stream == "stdout" {
+                "; to deliver a sink's stdout in full, grant it a file: capabilities.stdout = \
+                 \"<file>\""
+            } else {
+                ""
+            };
             tracing::warn!(
                 tenant = %s.tenant,
                 stream = s.stream,
-                "sink output over {CALL_BUDGET} bytes in one call: {} bytes dropped",
+                "the sink's {} is a log channel: {} bytes past its {CALL_BUDGET} bytes per call \
+                 were dropped and not delivered (the batch still counts as accepted){hint}",
+                s.stream,
                 s.dropped
             );
             s.dropped = 0;
