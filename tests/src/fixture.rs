@@ -60,6 +60,7 @@ impl Fixture {
             .slot(&self.slot)
             .publication(&self.publication)
             .state_dir(self.state.path())
+            .snapshot(Some("never"))
     }
 
     /// Starts `conduit-wasm run` with [`Fixture::run_config`] and waits until it streams.
@@ -90,6 +91,7 @@ impl Fixture {
             publication: self.publication.clone(),
             state_dir: self.state.path().join("state"),
             max_wal_lag_mib: None,
+            snapshot: Some("never".into()),
             tenants,
         }
     }

@@ -91,13 +91,24 @@ pub fn assert_well_formed(line: &Value) {
         assert!(obj.contains_key(*f), "line has no {f:?}: {}", short(line));
     }
     assert!(
-        matches!(op(line), "insert" | "update" | "delete" | "truncate"),
+        matches!(
+            op(line),
+            "read" | "insert" | "update" | "delete" | "truncate"
+        ),
         "unknown op: {}",
         short(line)
     );
     assert!(field(line, "schema").is_string(), "{}", short(line));
     let (commit, end) = (lsn(line, "commit_lsn"), lsn(line, "end_lsn"));
-    assert!(end > commit, "end_lsn {end} <= commit_lsn {commit}");
+    // A snapshot row (xid 0) sits at the slot's consistent point: commit_lsn = end_lsn.
+    if xid(line) == 0 {
+        assert!(
+            end == commit,
+            "snapshot row: end_lsn {end} != commit_lsn {commit}"
+        );
+    } else {
+        assert!(end > commit, "end_lsn {end} <= commit_lsn {commit}");
+    }
     let t = field(line, "commit_time")
         .as_str()
         .unwrap_or_else(|| panic!("commit_time is not a string: {}", short(line)));

@@ -19,6 +19,9 @@ pub struct RunConfig {
     pub tables: Option<String>,
     pub state_dir: Option<PathBuf>,
     pub sink_config: Vec<String>,
+    /// `--snapshot`: [`crate::Fixture::run_config`] sets `never`, so that a test sees exactly
+    /// the changes it makes after the start; `tests/snapshot.rs` covers the default.
+    pub snapshot: Option<String>,
     /// Environment variables to set for the child. `CONDUIT_SOURCE` and `CONDUIT_STATE_DIR` are
     /// removed from the child's environment unless set here.
     pub env: Vec<(String, String)>,
@@ -36,6 +39,7 @@ impl RunConfig {
             tables: None,
             state_dir: None,
             sink_config: Vec::new(),
+            snapshot: None,
             env: Vec::new(),
             extra: Vec::new(),
         }
@@ -58,6 +62,11 @@ impl RunConfig {
     }
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+    /// `--snapshot MODE`; `None` leaves the runtime's default.
+    pub fn snapshot(mut self, mode: Option<&str>) -> Self {
+        self.snapshot = mode.map(str::to_string);
         self
     }
     pub fn sink_config(mut self, kv: impl Into<String>) -> Self {
@@ -87,6 +96,7 @@ impl RunConfig {
         opt("--slot", &self.slot);
         opt("--publication", &self.publication);
         opt("--tables", &self.tables);
+        opt("--snapshot", &self.snapshot);
         if let Some(d) = &self.state_dir {
             a.push("--state-dir".into());
             a.push(d.clone().into());

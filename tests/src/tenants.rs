@@ -124,6 +124,9 @@ pub struct TenantsFile {
     pub state_dir: PathBuf,
     /// `max_wal_lag_mib` (the runtime's default when `None`).
     pub max_wal_lag_mib: Option<u64>,
+    /// `snapshot` (the runtime's default when `None`; [`crate::Fixture::tenants_file`] sets
+    /// `never`, as its `run_config` does).
+    pub snapshot: Option<String>,
     pub tenants: Vec<Tenant>,
 }
 
@@ -138,6 +141,9 @@ impl TenantsFile {
         );
         if let Some(mib) = self.max_wal_lag_mib {
             s += &format!("max_wal_lag_mib = {mib}\n\n");
+        }
+        if let Some(mode) = &self.snapshot {
+            s += &format!("snapshot = {}\n\n", toml_str(mode));
         }
         for t in &self.tenants {
             s += &t.to_toml();
