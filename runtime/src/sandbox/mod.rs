@@ -9,6 +9,7 @@
 pub mod bindings;
 mod cache;
 mod capabilities;
+mod contract;
 mod engine;
 mod http;
 mod inspect;
@@ -16,8 +17,10 @@ mod instance;
 mod limits;
 mod output;
 mod state;
+mod v0_1;
 
 pub use capabilities::{Capabilities, Output};
+pub use contract::Contract;
 pub use engine::SandboxEngine;
 pub use http::{HttpOrigin, HttpScheme};
 pub use inspect::{inspect_file, SinkDescription};
