@@ -159,6 +159,18 @@ mod tests {
     const HEADER: &str = r#""schema":"public","table":"orders","xid":740,"commit_lsn":"16/B374D848","end_lsn":"16/B374D878","commit_time":"2026-11-24T10:15:30.123456Z","seq":3"#;
 
     #[test]
+    fn read_line_is_an_insert_line_with_op_read() {
+        let b = batch(
+            vec![col("id", "integer", true)],
+            vec![change(Operation::Read, Some(vec![Value::Int(7)]), None)],
+        );
+        assert_eq!(
+            line(&b),
+            format!(r#"{{"op":"read",{HEADER},"new":{{"id":7}},"old":null,"unchanged_toast":[]}}"#)
+        );
+    }
+
+    #[test]
     fn insert_line_has_keys_in_order() {
         let b = batch(
             vec![col("id", "integer", true), col("note", "text", false)],

@@ -55,7 +55,7 @@ macro_rules! export_sink {
     ($ty:ty) => {
         const _: () = {
             type __ConduitSinkExport = $crate::__private::Exporter<$ty>;
-            // The export symbols are named like `conduit:sink/sink@0.1.0#publish`, which native
+            // The export symbols are named like `conduit:sink/sink@0.2.0#publish`, which native
             // linkers read as symbol versions; a native build (tests, clippy) only type-checks.
             #[cfg(target_arch = "wasm32")]
             $crate::__export_sink_component_impl!(
@@ -106,13 +106,15 @@ fn one_line(message: String) -> String {
 }
 
 impl Operation {
-    /// `"insert"`, `"update"`, `"delete"` or `"truncate"`.
+    /// `"insert"`, `"update"`, `"delete"`, `"truncate"` or `"read"` (a row an initial snapshot
+    /// read: it existed before streaming started, it was not just inserted).
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Insert => "insert",
             Operation::Update => "update",
             Operation::Delete => "delete",
             Operation::Truncate => "truncate",
+            Operation::Read => "read",
         }
     }
 }
@@ -366,6 +368,7 @@ mod tests {
     fn operation_names() {
         assert_eq!(Operation::Truncate.as_str(), "truncate");
         assert_eq!(Operation::Update.to_string(), "update");
+        assert_eq!(Operation::Read.as_str(), "read");
     }
 
     struct Recorder {

@@ -26,12 +26,13 @@ bool exports_conduit_sink_sink_connect(exports_conduit_sink_sink_config_t *confi
 // Store the batch; return true only once it is stored (the runtime then acknowledges it).
 bool exports_conduit_sink_sink_publish(exports_conduit_sink_sink_batch_t *batch,
                                        exports_conduit_sink_sink_sink_error_t *err) {
-  static const char *const ops[] = {"insert", "update", "delete", "truncate"};
+  // In wit/sink.wit's order; `read` is a row an initial snapshot read.
+  static const char *const ops[] = {"insert", "update", "delete", "truncate", "read"};
   bool ok = true;
   for (size_t i = 0; i < batch->changes.len && ok; i++) {
     conduit_sink_types_change_t *c = &batch->changes.ptr[i];
     conduit_sink_types_relation_t *rel = &batch->relations.ptr[c->relation];
-    if (printf("%s %.*s.%.*s xid=%u seq=%u\n", ops[c->op & 3], (int)rel->schema.len,
+    if (printf("%s %.*s.%.*s xid=%u seq=%u\n", c->op < 5 ? ops[c->op] : "?", (int)rel->schema.len,
                (const char *)rel->schema.ptr, (int)rel->name.len, (const char *)rel->name.ptr, c->xid,
                c->seq) < 0)
       ok = false;

@@ -11,8 +11,9 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports.types import Operation, SinkError
 
+# `read` is a row an initial snapshot read (it existed before streaming started).
 OPS = {Operation.INSERT: 'insert', Operation.UPDATE: 'update',
-       Operation.DELETE: 'delete', Operation.TRUNCATE: 'truncate'}
+       Operation.DELETE: 'delete', Operation.TRUNCATE: 'truncate', Operation.READ: 'read'}
 
 
 def write_stdout(text):

@@ -18,8 +18,8 @@ const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
 const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
 /// An environment variable no case sets (removed from the child's environment).
 const UNSET: &str = "CONDUIT_E2E_UNSET_VARIABLE";
-/// The component interface a sink exports.
-const SINK_INTERFACE: &str = "conduit:sink/sink@0.1.0";
+/// The component interface a sink built against the current contract exports.
+const SINK_INTERFACE: &str = "conduit:sink/sink@0.2.0";
 
 /// One row: a name (as in docs/errors.md), how to provoke it, and what must come out.
 struct Case {

@@ -307,6 +307,7 @@ fn scaffold_passes(lang: &str) {
                     Operation::Update => "update",
                     Operation::Delete => "delete",
                     Operation::Truncate => "truncate",
+                    Operation::Read => "read",
                 };
                 expected.push_str(&format!(
                     "{op} {}.{} xid={} seq={}\n",

@@ -35,8 +35,11 @@ async fn rows_that_existed_arrive_first_then_the_stream() {
             "every snapshot row at the consistent point"
         );
         assert_eq!(seq(line), i as u64, "numbered across the snapshot");
+        assert_eq!(op(line), "read", "{}", short(line));
     }
-    assert!(lines[100..].iter().all(|l| lsn(l, "commit_lsn") > cp));
+    assert!(lines[100..]
+        .iter()
+        .all(|l| lsn(l, "commit_lsn") > cp && op(l) == "insert"));
 }
 
 #[tokio::test]

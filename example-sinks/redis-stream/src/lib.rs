@@ -4,6 +4,7 @@
 //! (`AUTH`; give it through the tenant's `secrets`), `maxlen` (`XADD MAXLEN ~ N`), `timeout_ms`
 //! (socket read/write timeout, default 10000). One entry per change, with the fields `op`, `table`
 //! (`schema.table`), `lsn` (the commit LSN, `X/X`), `seq` and `data` (the change's JSON line).
+//! Snapshot rows are forwarded with `op` = `read`, as they arrive: the consumer decides.
 //!
 //! All `XADD`s of one `publish` call are pipelined in chunks of [`PIPELINE`], each chunk inside
 //! `MULTI` … `EXEC` so that Redis stores all of it or none of it, and every reply is read before the

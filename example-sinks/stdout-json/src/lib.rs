@@ -1,4 +1,5 @@
-//! Writes every row change to standard output as one line of JSON (`ChangeView::to_json`).
+//! Writes every row change to standard output as one line of JSON (`ChangeView::to_json`),
+//! snapshot rows included, with `"op":"read"`.
 
 use conduit_sink_sdk::{Batch, Config, Sink, SinkError};
 use std::io::{BufWriter, Write};

@@ -1,7 +1,9 @@
 //! POSTs each batch of changes as one JSON document to a URL, through `wasi:http`.
 //!
 //! Body: `{"changes": [<ChangeView::to_json of each change>, ...]}` with
-//! `Content-Type: application/json`.
+//! `Content-Type: application/json`. Snapshot rows are forwarded with `"op":"read"`, as they
+//! arrive, not turned into inserts: the receiver decides (one that keeps a copy of the table
+//! applies a read as an upsert).
 //!
 //! Configuration:
 //! - `url` (required): `http://` or `https://` URL to POST to. Its origin (scheme, host, port)

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::sandbox::{inspect_file, SandboxEngine};
+use crate::sandbox::{inspect_file, Contract, SandboxEngine};
 
 pub fn check(path: &Path) -> anyhow::Result<()> {
     let engine = SandboxEngine::new(None)?;
@@ -11,6 +11,11 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
         "{}: a sink component this runtime can run ({} bytes)",
         path.display(),
         description.size
+    );
+    println!(
+        "contract: {}{}",
+        description.contract,
+        contract_note(description.contract)
     );
     println!("exports:");
     for name in &description.exports {
@@ -24,4 +29,17 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
         println!("  {name}");
     }
     Ok(())
+}
+
+/// What an operator should know about a sink built against an older contract.
+fn contract_note(contract: Contract) -> String {
+    if contract == Contract::CURRENT {
+        " (current)".to_string()
+    } else {
+        format!(
+            " (older than the current {}: snapshot reads arrive as inserts; rebuild against \
+             wit/sink.wit to tell them apart)",
+            Contract::CURRENT.version()
+        )
+    }
 }

@@ -6,10 +6,13 @@
 //! is converted twice on the way into a sink), and routing, recording and the pipeline use them
 //! without depending on the WebAssembly host. The sandbox's own bindings refer back to these
 //! types (`with` in its `bindgen!`), so there is one Rust type per WIT type.
+//!
+//! These are the current contract's (0.2.0) types. Sinks built against 0.1.0 are handed the same
+//! values through a borrowed view that differs only in `operation` (`sandbox::v0_1`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    interfaces: "import conduit:sink/types@0.1.0;",
+    interfaces: "import conduit:sink/types@0.2.0;",
     additional_derives: [PartialEq],
 });
 

@@ -20,8 +20,8 @@ use crate::event::{Change, Lsn, Operation, Value};
 use crate::source::conninfo::ConnInfo;
 use crate::source::snapshot::{SnapshotReader, SnapshotTable};
 
-/// How snapshot rows reach sinks. `read` once the contract has it; until then inserts.
-const SNAPSHOT_OP: Operation = Operation::Insert;
+/// Snapshot rows are reads (sinks built against contract 0.1.0 get them as inserts).
+const SNAPSHOT_OP: Operation = Operation::Read;
 
 /// How the snapshot phase ended.
 pub(super) enum SnapshotEnd {

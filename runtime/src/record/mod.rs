@@ -21,7 +21,8 @@
 //!   exactly as the sink receives them — `oid`, `schema`, `name`, `columns` with `name`, `type`
 //!   (the type name), `oid` (the type OID) and `key` — and an optional `"note"` (free text, ignored)
 //!   that says what the batch is for. A batch with no change lines after it is an empty batch.
-//! * **Change line**: `"op"` (`insert`, `update`, `delete`, `truncate`); `"rel"`, the index into its
+//! * **Change line**: `"op"` (`insert`, `update`, `delete`, `truncate`, or `read` for a row an
+//!   initial snapshot read, see `wit/sink.wit`); `"rel"`, the index into its
 //!   batch's `relations`; `"table"`, that relation's `schema.name` (optional; when present it must
 //!   match, which catches a hand edit gone wrong); `"xid"`; `"commit_lsn"` and `"end_lsn"` in
 //!   PostgreSQL's `X/X` form (or plain integers); `"commit_time"` as RFC 3339 UTC with
@@ -49,6 +50,10 @@
 //!
 //!   Years outside 0000–9999 are written `+10000-01-01` / `-0001-12-31` (astronomical numbering),
 //!   as the JSON line format does; every `i64` instant and `i32` date round-trips.
+//!
+//! `read` was added (with contract 0.2.0) without changing the version: every file written before
+//! still reads the same, and a release from before it refuses a file containing a read, naming
+//! the op. Replayed into a sink built against contract 0.1.0, reads arrive as inserts.
 //!
 //! Unknown keys are errors (a typo must not silently drop data). Reading a file and writing it
 //! again gives the same bytes, except for `note`s and hand-written shortcuts (integers for

@@ -144,9 +144,10 @@ pub(super) fn parse_change(batch: &Batch, map: Fields) -> Result<Change, String>
         "update" => Operation::Update,
         "delete" => Operation::Delete,
         "truncate" => Operation::Truncate,
+        "read" => Operation::Read,
         other => {
             return Err(format!(
-                "\"op\" {other:?} is not insert, update, delete or truncate"
+                "\"op\" {other:?} is not insert, update, delete, truncate or read"
             ))
         }
     };

@@ -178,5 +178,6 @@ fn op_name(op: Operation) -> &'static str {
         Operation::Update => "update",
         Operation::Delete => "delete",
         Operation::Truncate => "truncate",
+        Operation::Read => "read",
     }
 }

@@ -15,7 +15,7 @@ use crate::event::Operation;
 /// tables = ["public.orders", "sales.*"]
 /// columns = ["id", "tenant_id", "amount"]   # or deny_columns = ["ssn"]; neither: all columns
 /// where = "tenant_id = 'acme' AND region IN ('eu','us')"
-/// operations = ["insert", "update", "delete"]   # default: all four
+/// operations = ["insert", "update", "delete"]   # default: all five (and `truncate`, `read`)
 /// ```
 ///
 /// Unknown keys are rejected, so that a misspelt `deny_colums` cannot silently grant everything.
@@ -35,7 +35,8 @@ pub struct Grant {
     /// Only rows satisfying this predicate are delivered.
     #[serde(default, rename = "where")]
     pub where_clause: Option<String>,
-    /// Operations delivered; all four when absent.
+    /// Operations delivered; all five when absent. `read` (rows an initial snapshot read) is
+    /// its own operation: a list without it delivers no snapshot rows, even with `insert`.
     #[serde(default)]
     pub operations: Option<Vec<GrantOp>>,
 }
@@ -48,6 +49,7 @@ pub enum GrantOp {
     Update,
     Delete,
     Truncate,
+    Read,
 }
 
 /// A set of operations.
@@ -56,7 +58,7 @@ pub struct OpSet(u8);
 
 impl OpSet {
     pub const NONE: OpSet = OpSet(0);
-    pub const ALL: OpSet = OpSet(0b1111);
+    pub const ALL: OpSet = OpSet(0b1_1111);
 
     fn bit(op: Operation) -> u8 {
         match op {
@@ -64,6 +66,7 @@ impl OpSet {
             Operation::Update => 2,
             Operation::Delete => 4,
             Operation::Truncate => 8,
+            Operation::Read => 16,
         }
     }
 
@@ -87,6 +90,7 @@ impl From<GrantOp> for Operation {
             GrantOp::Update => Operation::Update,
             GrantOp::Delete => Operation::Delete,
             GrantOp::Truncate => Operation::Truncate,
+            GrantOp::Read => Operation::Read,
         }
     }
 }

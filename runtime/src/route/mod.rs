@@ -48,7 +48,7 @@
 //! [`TenantRouter::route`] takes a [`RowChange`](crate::assemble::RowChange) and returns the
 //! change as the tenant may see it, with a projected table description, or nothing. Plans are
 //! compiled once per table description and cached. The rules for each operation (predicate on
-//! the new row for inserts and updates, on the old row for deletes, old images only when they
+//! the new row for inserts, snapshot reads and updates, on the old row for deletes, old images only when they
 //! satisfy the predicate too, rows leaving the tenant's rows delivered as deletes) are on
 //! [`TablePlan::route_change`]. Old rows and old keys are projected with the same column grant
 //! as new rows.
@@ -62,6 +62,8 @@ pub mod predicate;
 mod fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_read;
 
 pub use error::RouteError;
 pub use grant::{Grant, GrantOp, OpSet, TablePattern, TenantGrants};

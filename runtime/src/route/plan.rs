@@ -56,7 +56,7 @@ impl TablePlan {
     /// The change as this tenant may see it, or `None` when it may not see it at all.
     ///
     /// - The operation must be granted (for a move-out, see below, `delete` too).
-    /// - INSERT: delivered when the predicate is true on the new row.
+    /// - INSERT and READ (a snapshot row): delivered when the predicate is true on the new row.
     /// - DELETE: delivered when the predicate is true on the old row. A key-only old row (replica
     ///   identity DEFAULT/INDEX) carries only the key columns; when the predicate reads other
     ///   columns it is unknown and the delete is not delivered.
@@ -85,11 +85,11 @@ impl TablePlan {
         }
         let (op, new, old) = match (change.op, &self.predicate) {
             (Operation::Truncate, _) | (_, None) => (change.op, new, old),
-            (Operation::Insert, Some(p)) => {
+            (Operation::Insert | Operation::Read, Some(p)) => {
                 if !self.eval_new(p, new?, None).is_true() {
                     return None;
                 }
-                (Operation::Insert, new, old)
+                (change.op, new, old)
             }
             (Operation::Delete, Some(p)) => {
                 if !self.eval_old(p, old?).is_true() {

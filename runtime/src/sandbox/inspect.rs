@@ -5,7 +5,7 @@ use std::path::Path;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
 
-use super::bindings::SINK_INTERFACE;
+use super::contract::Contract;
 use super::SandboxEngine;
 use crate::error::SetupError;
 
@@ -13,12 +13,16 @@ use crate::error::SetupError;
 #[derive(Debug, Clone)]
 pub struct SinkDescription {
     pub size: usize,
+    /// The contract version the component was built against (the newest one it exports, if it
+    /// exports several).
+    pub contract: Contract,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
 }
 
-/// Reads and compiles a sink component, checking that it exports the sink interface with the
-/// functions the runtime calls. The errors name what is wrong and what to do about it.
+/// Reads and compiles a sink component, checking that it exports the sink interface of a contract
+/// version this runtime hosts ([`Contract::HOSTED`]) with the functions the runtime calls. The
+/// errors name what is wrong and what to do about it.
 pub fn inspect_file(
     engine: &SandboxEngine,
     path: &Path,
@@ -53,19 +57,16 @@ pub fn inspect_file(
     let eng = engine.engine();
     let exports: Vec<String> = ty.exports(eng).map(|(name, _)| name.to_string()).collect();
     let imports: Vec<String> = ty.imports(eng).map(|(name, _)| name.to_string()).collect();
-    let Some(ComponentItem::ComponentInstance(sink)) =
-        ty.get_export(eng, SINK_INTERFACE).map(|e| e.ty)
-    else {
-        return Err(SetupError::new(format!(
-            "{shown} does not export the {SINK_INTERFACE} interface (it exports: {}); build it \
-             against wit/sink.wit's sink-component world",
-            if exports.is_empty() {
-                "nothing".to_string()
-            } else {
-                exports.join(", ")
-            }
-        )));
+    let found = Contract::HOSTED.into_iter().find_map(|c| {
+        match ty.get_export(eng, c.interface()).map(|e| e.ty) {
+            Some(ComponentItem::ComponentInstance(sink)) => Some((c, sink)),
+            _ => None,
+        }
+    });
+    let Some((contract, sink)) = found else {
+        return Err(not_a_sink(&shown.to_string(), &exports));
     };
+    let interface = contract.interface();
     let missing: Vec<&str> = ["connect", "publish", "close"]
         .into_iter()
         .filter(|f| {
@@ -77,7 +78,7 @@ pub fn inspect_file(
         .collect();
     if !missing.is_empty() {
         return Err(SetupError::new(format!(
-            "{shown} exports {SINK_INTERFACE} without {}: rebuild it against this runtime's wit/sink.wit",
+            "{shown} exports {interface} without {}: rebuild it against this runtime's wit/sink.wit",
             missing.join(", ")
         )));
     }
@@ -85,8 +86,58 @@ pub fn inspect_file(
         component,
         SinkDescription {
             size: bytes.len(),
+            contract,
             imports,
             exports,
         },
     ))
+}
+
+/// Why a component that exports no hosted sink interface cannot run, in one line: a sink of
+/// another contract version is told which versions are hosted and how to rebuild.
+fn not_a_sink(shown: &str, exports: &[String]) -> SetupError {
+    let current = Contract::CURRENT.interface();
+    if let Some(other) = exports
+        .iter()
+        .find(|e| e.starts_with(Contract::INTERFACE_PREFIX))
+    {
+        return SetupError::new(format!(
+            "{shown} exports {other}, a sink contract version this runtime does not host (it \
+             hosts {}): rebuild it against this runtime's wit/sink.wit ({current}), or run it \
+             with the conduit-wasm release it was built for",
+            Contract::hosted_list()
+        ));
+    }
+    SetupError::new(format!(
+        "{shown} does not export the {current} interface (it exports: {}); build it against \
+         wit/sink.wit's sink-component world",
+        if exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            exports.join(", ")
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sink_of_another_contract_version_is_told_how_to_rebuild() {
+        let exports = vec!["conduit:sink/sink@0.9.0".to_string()];
+        let message = not_a_sink("s.wasm", &exports).to_string();
+        assert_eq!(
+            message,
+            "s.wasm exports conduit:sink/sink@0.9.0, a sink contract version this runtime does \
+             not host (it hosts 0.2.0 and 0.1.0): rebuild it against this runtime's wit/sink.wit \
+             (conduit:sink/sink@0.2.0), or run it with the conduit-wasm release it was built for"
+        );
+        assert!(!message.contains('\n'));
+        let message = not_a_sink("s.wasm", &[]).to_string();
+        assert!(
+            message.starts_with("s.wasm does not export the conduit:sink/sink@0.2.0 interface"),
+            "{message}"
+        );
+    }
 }

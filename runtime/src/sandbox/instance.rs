@@ -5,9 +5,11 @@ use wasmtime::{Store, StoreLimitsBuilder};
 
 use super::bindings::{Batch, SinkComponent, SinkComponentPre, SinkError};
 use super::capabilities::{Capabilities, Output};
+use super::contract::Contract;
 use super::output::GuestLog;
 use super::output_file::OutputFile;
 use super::state::StoreState;
+use super::v0_1::{SinkV01, SinkV01Pre};
 use super::{SandboxEngine, SinkLimits};
 
 /// How a call into a sink failed.
@@ -36,7 +38,7 @@ impl CallError {
 /// A sink instance, re-created from its pre-instantiated form whenever it traps.
 pub struct SinkInstance {
     engine: SandboxEngine,
-    pre: SinkComponentPre<StoreState>,
+    pre: Pre,
     limits: SinkLimits,
     capabilities: Capabilities,
     config: Vec<(String, String)>,
@@ -45,7 +47,7 @@ pub struct SinkInstance {
 
 struct Live {
     store: Store<StoreState>,
-    bindings: SinkComponent,
+    bindings: Bindings,
     logs: Vec<GuestLog>,
     /// Delivery: the stdout file that must be durable before a call counts as accepted.
     file: Option<OutputFile>,
@@ -53,9 +55,48 @@ struct Live {
     inherit: bool,
 }
 
+/// The component, linked, by the contract version it was built against.
+enum Pre {
+    Current(SinkComponentPre<StoreState>),
+    V0_1(SinkV01Pre),
+}
+
+/// A live instance's exports, by contract version.
+enum Bindings {
+    Current(SinkComponent),
+    V0_1(SinkV01),
+}
+
+type Call = wasmtime::Result<Result<(), SinkError>>;
+
+impl Bindings {
+    fn connect(&self, store: &mut Store<StoreState>, config: &Vec<(String, String)>) -> Call {
+        match self {
+            Bindings::Current(b) => b.conduit_sink_sink().call_connect(store, config),
+            Bindings::V0_1(b) => b.call_connect(store, config),
+        }
+    }
+
+    /// A sink built against 0.1.0 receives snapshot reads as inserts.
+    fn publish(&self, store: &mut Store<StoreState>, batch: &Batch) -> Call {
+        match self {
+            Bindings::Current(b) => b.conduit_sink_sink().call_publish(store, batch),
+            Bindings::V0_1(b) => b.call_publish(store, batch),
+        }
+    }
+
+    fn close(&self, store: &mut Store<StoreState>) -> Call {
+        match self {
+            Bindings::Current(b) => b.conduit_sink_sink().call_close(store),
+            Bindings::V0_1(b) => b.call_close(store),
+        }
+    }
+}
+
 impl SinkInstance {
     /// Links the component against the capabilities a sink may have and prepares instantiation.
-    /// Fails when the component imports something the runtime does not provide.
+    /// Fails when the component imports something the runtime does not provide, or exports no
+    /// sink interface of a contract version this runtime hosts ([`Contract::HOSTED`]).
     pub fn new(
         engine: &SandboxEngine,
         component: &Component,
@@ -74,9 +115,17 @@ impl SinkInstance {
                  only WASI interfaces"
             )
         })?;
+        let pre = match Contract::of(component) {
+            Some(Contract::V0_2) => Pre::Current(SinkComponentPre::new(pre)?),
+            Some(Contract::V0_1) => Pre::V0_1(SinkV01Pre::new(pre)?),
+            None => anyhow::bail!(
+                "the component exports no sink interface this runtime hosts (contract {})",
+                Contract::hosted_list()
+            ),
+        };
         Ok(SinkInstance {
             engine: engine.clone(),
-            pre: SinkComponentPre::new(pre)?,
+            pre,
             limits,
             capabilities,
             config,
@@ -84,13 +133,19 @@ impl SinkInstance {
         })
     }
 
+    /// The contract version the component was built against.
+    pub fn contract(&self) -> Contract {
+        match self.pre {
+            Pre::Current(_) => Contract::CURRENT,
+            Pre::V0_1(_) => Contract::V0_1,
+        }
+    }
+
     /// Instantiates the sink afresh and calls `connect` with its configuration.
     pub fn connect(&mut self) -> Result<(), CallError> {
         let mut live = self.instantiate()?;
         let config = &self.config;
-        let result = live.call(&self.limits, |b, s| {
-            b.conduit_sink_sink().call_connect(s, config)
-        });
+        let result = live.call(&self.limits, |b, s| b.connect(s, config));
         result?;
         self.live = Some(live);
         Ok(())
@@ -104,9 +159,7 @@ impl SinkInstance {
         let Some(live) = self.live.as_mut() else {
             return Err(CallError::Trap("the sink instance is gone".into()));
         };
-        let result = live.call(&self.limits, |b, s| {
-            b.conduit_sink_sink().call_publish(s, batch)
-        });
+        let result = live.call(&self.limits, |b, s| b.publish(s, batch));
         if let Err(CallError::Trap(_)) = result {
             // A trapped instance cannot be entered again.
             self.live = None;
@@ -117,7 +170,7 @@ impl SinkInstance {
     /// Calls `close` on a live instance and drops it.
     pub fn close(&mut self) -> Result<(), CallError> {
         match self.live.take() {
-            Some(mut live) => live.call(&self.limits, |b, s| b.conduit_sink_sink().call_close(s)),
+            Some(mut live) => live.call(&self.limits, |b, s| b.close(s)),
             None => Ok(()),
         }
     }
@@ -137,10 +190,11 @@ impl SinkInstance {
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_deadline));
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| CallError::Trap(format!("instantiation failed: {e:#}")))?;
+        let bindings = match &self.pre {
+            Pre::Current(pre) => pre.instantiate(&mut store).map(Bindings::Current),
+            Pre::V0_1(pre) => pre.instantiate(&mut store).map(Bindings::V0_1),
+        }
+        .map_err(|e| CallError::Trap(format!("instantiation failed: {e:#}")))?;
         Ok(Live {
             store,
             bindings,
@@ -159,10 +213,7 @@ impl Live {
     fn call(
         &mut self,
         limits: &SinkLimits,
-        f: impl FnOnce(
-            &SinkComponent,
-            &mut Store<StoreState>,
-        ) -> wasmtime::Result<Result<(), SinkError>>,
+        f: impl FnOnce(&Bindings, &mut Store<StoreState>) -> Call,
     ) -> Result<(), CallError> {
         self.store
             .set_epoch_deadline(SandboxEngine::ticks(limits.call_deadline));

@@ -9,6 +9,7 @@
 pub mod bindings;
 mod cache;
 mod capabilities;
+mod contract;
 mod engine;
 mod http;
 mod inspect;
@@ -17,8 +18,10 @@ mod limits;
 mod output;
 mod output_file;
 mod state;
+mod v0_1;
 
 pub use capabilities::{Capabilities, Output};
+pub use contract::Contract;
 pub use engine::SandboxEngine;
 pub use http::{HttpOrigin, HttpScheme};
 pub use inspect::{inspect_file, SinkDescription};

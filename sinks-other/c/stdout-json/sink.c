@@ -121,12 +121,14 @@ static void row_json(cj_buf *b, const relation_t *rel, const value_t *values, si
   cj_putc(b, '}');
 }
 
-static const char *const OPS[] = {"insert", "update", "delete", "truncate"};
+// In wit/sink.wit's order; `read` (contract 0.2.0) is a row an initial snapshot read.
+static const char *const OPS[] = {"insert", "update", "delete", "truncate", "read"};
+#define N_OPS (sizeof OPS / sizeof OPS[0])
 
 static void change_line(cj_buf *b, const relation_t *rel, const change_t *c) {
   bool truncate = c->op == CONDUIT_SINK_TYPES_OPERATION_TRUNCATE;
   cj_puts(b, "{\"op\":\"");
-  cj_puts(b, OPS[c->op & 3]);
+  cj_puts(b, c->op < N_OPS ? OPS[c->op] : "?");
   cj_puts(b, "\",\"schema\":");
   put_string(b, &rel->schema);
   cj_puts(b, ",\"table\":");

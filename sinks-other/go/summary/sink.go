@@ -13,7 +13,15 @@ import (
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 )
 
-var ops = [...]string{"insert", "update", "delete", "truncate"}
+// In wit/sink.wit's order; `read` (contract 0.2.0) is a row an initial snapshot read.
+var ops = [...]string{"insert", "update", "delete", "truncate", "read"}
+
+func opName(op uint8) string {
+	if int(op) < len(ops) {
+		return ops[op]
+	}
+	return "?"
+}
 
 func Connect(config []witTypes.Tuple2[string, string]) witTypes.Result[witTypes.Unit, types.SinkError] {
 	return witTypes.Ok[witTypes.Unit, types.SinkError](witTypes.Unit{})
@@ -23,7 +31,7 @@ func Publish(batch types.Batch) witTypes.Result[witTypes.Unit, types.SinkError] 
 	var b strings.Builder
 	for _, c := range batch.Changes {
 		rel := batch.Relations[c.Relation]
-		fmt.Fprintf(&b, "%s %s.%s xid=%d seq=%d\n", ops[c.Op&3], rel.Schema, rel.Name, c.Xid, c.Seq)
+		fmt.Fprintf(&b, "%s %s.%s xid=%d seq=%d\n", opName(uint8(c.Op)), rel.Schema, rel.Name, c.Xid, c.Seq)
 	}
 	if _, err := os.Stdout.WriteString(b.String()); err != nil {
 		return witTypes.Err[witTypes.Unit, types.SinkError](types.SinkError{Retryable: true, Message: "writing to standard output: " + err.Error()})

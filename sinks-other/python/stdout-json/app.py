@@ -15,7 +15,8 @@ from wit_world.imports.types import Operation, SinkError
 import conduit_json
 
 _OP_NAMES = {Operation.INSERT: 'insert', Operation.UPDATE: 'update',
-             Operation.DELETE: 'delete', Operation.TRUNCATE: 'truncate'}
+             Operation.DELETE: 'delete', Operation.TRUNCATE: 'truncate',
+             Operation.READ: 'read'}
 
 
 def _fail_on_seq(config):

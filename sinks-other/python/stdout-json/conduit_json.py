@@ -460,9 +460,6 @@ def value_json(v):
     return _scalar(_kind(v), v)
 
 
-_OPS = ('insert', 'update', 'delete', 'truncate')
-
-
 def _row(columns, values, key_only):
     row = {}
     for col, v in zip(columns, values):

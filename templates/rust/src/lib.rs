@@ -29,6 +29,8 @@ impl Guest for Component {
                 Operation::Update => "update",
                 Operation::Delete => "delete",
                 Operation::Truncate => "truncate",
+                // A row an initial snapshot read (it existed before streaming started).
+                Operation::Read => "read",
             };
             out.push_str(&format!(
                 "{op} {}.{} xid={} seq={}\n",

@@ -92,3 +92,28 @@ fn missing_file_is_one_line() {
     let err = read_events("/nonexistent/x.jsonl").unwrap_err().to_string();
     assert!(err.starts_with("/nonexistent/x.jsonl: not found"), "{err}");
 }
+
+#[test]
+fn snapshot_reads_round_trip() {
+    let text = concat!(
+        r#"{"format":"conduit-wasm-events","version":1}"#,
+        "\n",
+        r#"{"batch":0,"relations":[{"oid":1,"schema":"a","name":"b","columns":[{"name":"x","type":"integer","oid":23,"key":true}]}]}"#,
+        "\n",
+        r#"{"op":"read","rel":0,"table":"a.b","xid":0,"commit_lsn":"0/16B3748","end_lsn":"0/16B3748","commit_time":"2026-11-24T10:15:30.123456Z","seq":0,"new":[{"int":1}]}"#,
+        "\n",
+        r#"{"op":"read","rel":0,"table":"a.b","xid":0,"commit_lsn":"0/16B3748","end_lsn":"0/16B3748","commit_time":"2026-11-24T10:15:30.123456Z","seq":1,"new":[{"int":2}]}"#,
+        "\n",
+    );
+    let b = parse(text).unwrap();
+    let ops: Vec<Operation> = b[0].changes.iter().map(|c| c.op).collect();
+    assert_eq!(ops, [Operation::Read, Operation::Read]);
+    assert_eq!(b[0].changes[1].seq, 1);
+    assert_eq!(to_text(&b), text);
+    let err = parse(&text.replace("\"read\"", "\"snapshot\"")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("\"op\" \"snapshot\" is not insert, update, delete, truncate or read"),
+        "{err}"
+    );
+}

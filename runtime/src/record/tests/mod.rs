@@ -272,4 +272,5 @@ fn write_shipped_event_files() {
     shipped::unicode(&dir);
     shipped::batches(&dir);
     shipped::large(&dir);
+    shipped::snapshot(&dir);
 }

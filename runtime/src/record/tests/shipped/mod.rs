@@ -5,9 +5,11 @@ use super::*;
 
 mod every_kind;
 mod others;
+mod snapshot;
 
 pub use every_kind::every_kind;
 pub use others::{batches, large, toast_and_keys, unicode};
+pub use snapshot::snapshot;
 
 /// The commit time the generated transactions count from.
 pub const T0: i64 = 1_795_515_330_123_456; // 2026-11-24T10:15:30.123456Z
