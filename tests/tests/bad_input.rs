@@ -393,7 +393,7 @@ async fn without_a_server() {
             &format!(
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
                  `source_env`, `slot`, `publication`, `tables`, `state_dir`, `max_wal_lag_mib`, \
-                 `snapshot`, `tenants`",
+                 `snapshot`, `snapshot_workers`, `tenants`",
                 unknown_key.display()
             ),
         ),

@@ -91,6 +91,13 @@ async fn a_kill_during_the_snapshot_loses_nothing() {
         "says the snapshot starts again: {}",
         second.stderr
     );
+    assert_eq!(
+        op(&second.lines[0]),
+        "truncate",
+        "a reset first: {}",
+        short(&second.lines[0])
+    );
+    assert_eq!(op(&second.lines[1]), "read");
     let mut got = ids(&second.lines);
     got.sort_unstable();
     got.dedup();

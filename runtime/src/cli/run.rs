@@ -65,6 +65,9 @@ pub struct RunArgs {
     /// config file's `snapshot`].
     #[arg(long, value_enum)]
     pub snapshot: Option<SnapshotMode>,
+    /// Connections reading the initial snapshot's tables side by side [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub snapshot_workers: Option<u16>,
     /// Stop cleanly once everything up to this WAL position (X/X) is delivered, like
     /// `pg_recvlogical --endpos`.
     #[arg(long, value_parser = parse_lsn)]
@@ -131,6 +134,7 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
         stream_memory_mib: args.stream_memory_mib,
         record: args.record.map(|file| (Arc::from("default"), file)),
         snapshot: args.snapshot.unwrap_or_default(),
+        snapshot_workers: args.snapshot_workers.map_or(2, usize::from),
         ..RunSpec::new(args.source, spec, state_dir, plans)
     }
 }
@@ -168,6 +172,11 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
         stream_memory_mib: args.stream_memory_mib,
         record,
         snapshot: args.snapshot.or(file.snapshot).unwrap_or_default(),
+        snapshot_workers: args
+            .snapshot_workers
+            .map(usize::from)
+            .or(file.snapshot_workers)
+            .unwrap_or(2),
         ..RunSpec::new(source, spec, state_dir, plans)
     })
 }

@@ -29,6 +29,21 @@ pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
         s.received_lsn,
         s.confirmed_lsn
     );
+    if let Some(snap) = &s.snapshot {
+        let eta = (snap.rows_estimated.saturating_sub(snap.rows_read))
+            .checked_div(snap.rows_per_second)
+            .map(|secs| format!(", about {secs}s left"))
+            .unwrap_or_default();
+        println!(
+            "initial snapshot at {}: {} of about {} rows, {}/{} tables, {} rows/s{eta}",
+            snap.consistent_lsn,
+            snap.rows_read,
+            snap.rows_estimated,
+            snap.tables_done,
+            snap.tables_total,
+            snap.rows_per_second
+        );
+    }
     println!(
         "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  reason",
         "tenant", "state", "position", "queued", "delivered", "lag MiB"

@@ -59,6 +59,10 @@ pub struct FileConfig {
     /// `never`, `initial-only`); `--snapshot` overrides it.
     #[serde(default)]
     pub snapshot: Option<SnapshotMode>,
+    /// Connections reading the initial snapshot's tables side by side; `--snapshot-workers`
+    /// overrides it.
+    #[serde(default)]
+    pub snapshot_workers: Option<usize>,
     /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,

@@ -49,6 +49,8 @@ pub struct RunSpec {
     pub failpoints: Failpoints,
     /// Whether the rows that already exist are delivered first (when the slot is created).
     pub snapshot: SnapshotMode,
+    /// Connections reading the snapshot's tables side by side.
+    pub snapshot_workers: usize,
 }
 
 impl RunSpec {
@@ -72,6 +74,7 @@ impl RunSpec {
             open_store: pipeline::file_store(),
             failpoints: Failpoints::default(),
             snapshot: SnapshotMode::default(),
+            snapshot_workers: 2,
         }
     }
 }
@@ -143,5 +146,6 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     cfg.stream_memory_bytes = run.stream_memory_mib << 20;
     cfg.open_store = run.open_store;
     cfg.failpoints = run.failpoints;
+    cfg.snapshot_workers = run.snapshot_workers.max(1);
     pipeline::run(&cfg, client, setups, outcomes, shutdown, initial).await
 }

@@ -30,14 +30,15 @@ pub(super) async fn prepare(
         setup::ensure_publication_and_slot(client, spec, store, true).await?;
         return Ok(None);
     }
-    if marker::interrupted(state_dir, &spec.slot) {
+    let restarted = marker::interrupted(state_dir, &spec.slot);
+    if restarted {
         // The exported snapshot died with the run that read it: start again in a new slot.
         // Nothing streamed was acknowledged (positions stay before the consistent point until
         // the snapshot is complete), so the old slot holds nothing anyone needs.
         tracing::warn!(
             slot = %spec.slot,
             "the initial snapshot of the last run was interrupted: it starts again in a new \
-             slot, and sinks see its rows again"
+             slot; sinks get a truncate of each table, then its rows again"
         );
         setup::drop_slot(client, &spec.slot).await?;
         store
@@ -73,5 +74,6 @@ pub(super) async fn prepare(
         exported,
         tables,
         only: mode == SnapshotMode::InitialOnly,
+        restarted,
     }))
 }

@@ -69,6 +69,9 @@ pub struct PipelineConfig {
     /// Bytes of not-yet-committed streamed transactions held in memory before they are spilled
     /// to `<state_dir>/spill`.
     pub stream_memory_bytes: usize,
+    /// Connections reading the initial snapshot's tables side by side (each in the same
+    /// exported snapshot).
+    pub snapshot_workers: usize,
     /// Where positions are kept: [`file_store`] unless a test keeps them in memory.
     pub open_store: OpenStore,
     /// Fault-injection points (inert outside tests; see [`failpoint`]).
@@ -86,6 +89,7 @@ impl PipelineConfig {
             max_wal_lag_bytes: 1 << 30,
             stop_at: None,
             stream_memory_bytes: 32 << 20,
+            snapshot_workers: 2,
             open_store: file_store(),
             failpoints: failpoint::Failpoints::default(),
         }

@@ -42,6 +42,9 @@ pub struct InitialSnapshot {
     pub tables: Vec<Arc<RelationInfo>>,
     /// Stop once the snapshot is delivered (`--snapshot initial-only`).
     pub only: bool,
+    /// An earlier run's snapshot was interrupted: sinks may hold some of its rows, and rows
+    /// deleted since would linger, so each table is reset (a `truncate`) before the new reads.
+    pub restarted: bool,
 }
 
 /// Streams until `shutdown` turns true (then exits cleanly) or something fails that retrying
@@ -139,6 +142,7 @@ pub async fn run(
                 consistent_point: s.exported.consistent_point,
                 taken_at: s.exported.taken_at,
                 tables: s.tables,
+                restarted: s.restarted,
             };
             match state.snapshot(source, &mut shutdown).await? {
                 SnapshotEnd::Stopped => break,

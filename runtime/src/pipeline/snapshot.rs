@@ -8,12 +8,14 @@
 //! read is accepted; a run stopped or killed before that starts the snapshot again (in a new
 //! slot: an exported snapshot dies with its connection), and sinks see those reads again.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use super::status::SnapshotStatus;
 use super::stream_loop::Loop;
 use crate::assemble::{RelationInfo, RowChange, Transaction};
 use crate::event::{Change, Lsn, Operation, Value};
@@ -44,6 +46,8 @@ pub struct SnapshotSource {
     pub consistent_point: Lsn,
     pub taken_at: i64,
     pub tables: Vec<Arc<RelationInfo>>,
+    /// Reset each table (a `truncate` before its reads): see [`super::InitialSnapshot`].
+    pub restarted: bool,
 }
 
 impl Loop<'_> {
@@ -56,23 +60,51 @@ impl Loop<'_> {
     ) -> anyhow::Result<SnapshotEnd> {
         let cp = source.consistent_point;
         let taken_at = source.taken_at;
-        let mut reader = SnapshotReader::open(&source.conn, &source.snapshot).await?;
-        let tables = reader.describe(source.tables).await?;
+        let first = SnapshotReader::open(&source.conn, &source.snapshot).await?;
+        let resets: Vec<Arc<RelationInfo>> = if source.restarted {
+            source.tables.clone()
+        } else {
+            Vec::new()
+        };
+        let tables = first.describe(source.tables).await?;
         let estimate: u64 = tables.iter().map(|t| t.estimated_rows).sum();
+        let tables_total = tables.len();
+        let workers = self.cfg.snapshot_workers.clamp(1, tables_total.max(1));
         tracing::info!(
-            "initial snapshot at {cp}: {} tables, about {estimate} rows",
-            tables.len()
+            "initial snapshot at {cp}: {tables_total} tables, about {estimate} rows, {workers} \
+             reader(s)"
         );
-        let (tx, mut pieces) = mpsc::channel::<anyhow::Result<Piece>>(2);
-        let reading = tokio::spawn(async move {
-            if let Err(e) = read_all(&mut reader, &tables, &tx).await {
-                let _ = tx.send(Err(e)).await;
-            }
-        });
+        let (tx, mut pieces) = mpsc::channel::<anyhow::Result<Piece>>(2 * workers);
+        let queue = Arc::new(Mutex::new(tables.into_iter().collect::<VecDeque<_>>()));
+        let mut readers = Vec::with_capacity(workers);
+        let mut first = Some(first);
+        for _ in 0..workers {
+            let reader = match first.take() {
+                Some(r) => r,
+                None => SnapshotReader::open(&source.conn, &source.snapshot).await?,
+            };
+            let (tx, queue) = (tx.clone(), queue.clone());
+            readers.push(tokio::spawn(async move {
+                let mut reader = reader;
+                if let Err(e) = read_tables(&mut reader, &queue, &tx).await {
+                    let _ = tx.send(Err(e)).await;
+                }
+            }));
+        }
+        drop(tx);
+        let mut tables_done = 0;
+        let progress = |seq: u64, tables_done: usize, started: Instant| SnapshotStatus {
+            consistent_lsn: cp.to_string(),
+            tables_total,
+            tables_done,
+            rows_read: seq,
+            rows_estimated: estimate,
+            rows_per_second: (seq as f64 / started.elapsed().as_secs_f64().max(0.001)) as u64,
+        };
         let started = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_secs(5));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut seq: u32 = 0;
+        let mut seq: u64 = 0;
         let mut read_done = false;
         let header = Transaction {
             xid: 0,
@@ -81,6 +113,20 @@ impl Loop<'_> {
             commit_time: taken_at,
             changes: Vec::new(),
         };
+        if !resets.is_empty() {
+            // Rows an interrupted snapshot delivered may have been deleted since; nothing in the
+            // new snapshot or the stream would say so. A truncate of each table first makes the
+            // sink's copy exactly the new snapshot.
+            let mut part = Transaction::header_of(&header);
+            for relation in &resets {
+                let mut change = read_change(relation, Vec::new(), &header, seq as u32);
+                change.change.op = Operation::Truncate;
+                change.change.new = None;
+                part.changes.push(change);
+                seq += 1;
+            }
+            self.tenants.offer(part, false).await;
+        }
         let end = loop {
             if read_done && self.tenants.all_idle() && !self.tenants.any_in_flight() {
                 break SnapshotEnd::Complete;
@@ -100,14 +146,23 @@ impl Loop<'_> {
                     Some(Ok(Piece::Rows(relation, rows))) => {
                         let mut part = Transaction { changes: Vec::with_capacity(rows.len()), ..Transaction::header_of(&header) };
                         for values in rows {
-                            part.changes.push(read_change(&relation, values, &header, seq));
-                            seq = seq.wrapping_add(1);
+                            let Ok(n) = u32::try_from(seq) else {
+                                anyhow::bail!(
+                                    "the initial snapshot has more than {} rows, the most a change's \
+                                     seq can number: snapshot fewer tables (--tables) or use \
+                                     --snapshot never",
+                                    u32::MAX
+                                );
+                            };
+                            part.changes.push(read_change(&relation, values, &header, n));
+                            seq += 1;
                         }
                         self.received = self.received.max(cp);
                         self.tenants.offer(part, false).await;
                     }
                     Some(Ok(Piece::TableDone { name, rows })) => {
-                        tracing::info!("snapshot: {name}: {rows} rows read");
+                        tables_done += 1;
+                        tracing::info!("snapshot: {name}: {rows} rows read ({tables_done}/{tables_total} tables)");
                     }
                     Some(Err(e)) => return Err(e.context("reading the initial snapshot")),
                     None => {
@@ -133,12 +188,18 @@ impl Loop<'_> {
                     self.durability.begin(&self.tenants);
                 }
                 _ = ticker.tick() => {
-                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    let p = progress(seq, tables_done, started);
+                    let eta = estimate
+                        .saturating_sub(seq)
+                        .checked_div(p.rows_per_second)
+                        .map(|s| format!(", about {s}s left"))
+                        .unwrap_or_default();
                     tracing::info!(
-                        "snapshot: {seq} of about {estimate} rows read ({:.0} rows/s)",
-                        f64::from(seq) / secs
+                        "snapshot: {seq} of about {estimate} rows read, {tables_done}/{tables_total} \
+                         tables ({} rows/s{eta})",
+                        p.rows_per_second
                     );
-                    self.write_status(true);
+                    self.write_status_with(true, Some(p));
                 }
                 _ = shutdown.changed(), if !self.shutting_down => {
                     tracing::info!("shutting down during the initial snapshot: it starts again at the next run");
@@ -147,7 +208,9 @@ impl Loop<'_> {
                 }
             }
         };
-        reading.abort();
+        for r in readers {
+            r.abort();
+        }
         self.durability.now(&mut self.tenants).await?;
         if let SnapshotEnd::Complete = end {
             tracing::info!(
@@ -159,17 +222,21 @@ impl Loop<'_> {
     }
 }
 
-/// Reads every table, a chunk at a time, into `tx` (which bounds how far reading runs ahead).
-async fn read_all(
+/// Reads tables from `queue` until it is empty, a chunk at a time, into `tx` (which bounds how
+/// far reading runs ahead of the sinks).
+async fn read_tables(
     reader: &mut SnapshotReader,
-    tables: &[SnapshotTable],
+    queue: &Mutex<VecDeque<SnapshotTable>>,
     tx: &mpsc::Sender<anyhow::Result<Piece>>,
 ) -> anyhow::Result<()> {
-    for table in tables {
-        reader.start(table).await?;
+    loop {
+        let Some(table) = queue.lock().expect("snapshot queue").pop_front() else {
+            return Ok(());
+        };
+        reader.start(&table).await?;
         let mut rows_read = 0u64;
         loop {
-            let rows = reader.next_rows(table).await?;
+            let rows = reader.next_rows(&table).await?;
             if rows.is_empty() {
                 break;
             }
@@ -190,7 +257,6 @@ async fn read_all(
             return Ok(());
         }
     }
-    Ok(())
 }
 
 /// One snapshot row as a change: at the consistent point, numbered across the snapshot.

@@ -21,7 +21,24 @@ pub struct RunStatus {
     pub received_lsn: String,
     /// What the slot was last told it may discard (the minimum over tenants).
     pub confirmed_lsn: String,
+    /// The initial snapshot, while it is being delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotStatus>,
     pub tenants: Vec<TenantStatus>,
+}
+
+/// Progress of the initial snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SnapshotStatus {
+    /// The slot's consistent point, where streaming starts afterwards.
+    pub consistent_lsn: String,
+    pub tables_total: usize,
+    pub tables_done: usize,
+    pub rows_read: u64,
+    /// From the catalog's statistics (`reltuples`): 0 for tables never analysed.
+    pub rows_estimated: u64,
+    /// Rows per second since the snapshot started.
+    pub rows_per_second: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +79,7 @@ impl RunStatus {
             publication: spec.publication.clone(),
             received_lsn: received.to_string(),
             confirmed_lsn: confirmed.to_string(),
+            snapshot: None,
             tenants,
         }
     }

@@ -319,13 +319,23 @@ impl<'a> Loop<'a> {
 
     /// Writes the status file (a report, not a guarantee: a failure is only logged).
     pub fn write_status(&self, running: bool) -> status::RunStatus {
-        let status = status::RunStatus::now(
+        self.write_status_with(running, None)
+    }
+
+    /// [`Loop::write_status`], with the initial snapshot's progress.
+    pub fn write_status_with(
+        &self,
+        running: bool,
+        snapshot: Option<status::SnapshotStatus>,
+    ) -> status::RunStatus {
+        let mut status = status::RunStatus::now(
             running,
             &self.cfg.spec,
             self.received,
             self.confirmed,
             self.tenants.status(self.received),
         );
+        status.snapshot = snapshot;
         if let Err(e) = status::write(&self.cfg.state_dir, &status) {
             tracing::debug!("could not write the status file: {e}");
         }
