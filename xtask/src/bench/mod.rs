@@ -30,13 +30,14 @@
 //!    this process reads the line. `--latency-only` skips steps 3 and 4.
 //! 6. Prints a markdown report (machine, PostgreSQL version, date, load average, medians) and
 //!    writes it to `target/bench/latest.md`; `--record` also puts it into BENCHMARKS.md
-//!    (`report.rs`).
+//!    (`machine.rs`, `report.rs`).
 //!
 //! Linux only (rusage through `wait4`, `/proc` for the machine's description). No thresholds are
 //! asserted: the report says which of the targets the run met.
 
 mod commit_time;
 mod latency;
+mod machine;
 mod measure;
 mod options;
 mod report;
@@ -50,9 +51,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use super::{run, Result, Workspace};
+use machine::{load_average, revision, Machine};
 use measure::measure;
 use options::{Options, CONSUMERS};
-use report::{load_average, report, revision, Machine};
+use report::report;
 use server::{log_file, tail, Server};
 
 const TABLE: &str = "bench_rows";
