@@ -20,6 +20,28 @@ pub enum ScalarKind {
     Other,
 }
 
+impl ScalarKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ScalarKind; 13] = {
+        use ScalarKind::*;
+        [
+            Int,
+            Float,
+            Bool,
+            Numeric,
+            Text,
+            Bytea,
+            Json,
+            Timestamptz,
+            Timestamp,
+            Date,
+            Time,
+            Uuid,
+            Other,
+        ]
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Scalar(ScalarKind),
