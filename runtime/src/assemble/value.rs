@@ -216,7 +216,7 @@ mod tests {
         use proptest::prelude::*;
 
         fn check_every_kind(text: &str) {
-            for scalar in ScalarKind::ALL {
+            for &scalar in ScalarKind::ALL {
                 for kind in [Kind::Scalar(scalar), Kind::Array(scalar)] {
                     match parse_value(kind, text) {
                         Value::Other(kept) => assert_eq!(kept, text, "{kind:?}"),
