@@ -152,6 +152,19 @@ impl Workload {
         self.report
     }
 
+    /// One statement inserting `n` new rows into `a`, each with `payload`.
+    fn insert_into_a(&mut self, n: i64, payload: &str) -> Vec<(String, u64)> {
+        let first = self.next_a;
+        self.next_a += n;
+        vec![(
+            format!(
+                "INSERT INTO a SELECT g, 0, {payload} FROM generate_series({first}, {}) g",
+                first + n - 1
+            ),
+            n as u64,
+        )]
+    }
+
     /// The statements of the next transaction and how many rows each changes.
     fn next_transaction(&mut self) -> Vec<(String, u64)> {
         let rng = &mut self.rng;
@@ -159,26 +172,12 @@ impl Workload {
         match rng.range(0, 100) {
             0..=29 => {
                 let n = rng.range(20, 400) as i64;
-                self.next_a += n;
-                vec![(
-                    format!(
-                        "INSERT INTO a SELECT g, 0, repeat('p', 100) FROM generate_series({next_a}, {}) g",
-                        next_a + n - 1
-                    ),
-                    n as u64,
-                )]
+                self.insert_into_a(n, "repeat('p', 100)")
             }
             30..=34 => {
                 // Larger than the default batch of 1000: delivered in slices.
                 let n = rng.range(1500, 3000) as i64;
-                self.next_a += n;
-                vec![(
-                    format!(
-                        "INSERT INTO a SELECT g, 0, NULL FROM generate_series({next_a}, {}) g",
-                        next_a + n - 1
-                    ),
-                    n as u64,
-                )]
+                self.insert_into_a(n, "NULL")
             }
             35..=59 => {
                 self.next_b += 1;

@@ -1,5 +1,5 @@
 //! The `conduit-wasm` command lines: `run` with arguments ([`RunConfig`]), `run --config`,
-//! `check`.
+//! `check`, `test` ([`conduit_test_output`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -163,4 +163,25 @@ pub fn config_command(config: &Path, env: &[(&str, &str)]) -> Command {
         cmd.env(k, v);
     }
     cmd
+}
+
+/// `conduit-wasm test <sink> --events <events> --state-dir <state_dir> <extra>`, run to the end
+/// (without `RUST_LOG`).
+pub fn conduit_test_output(
+    sink: &Path,
+    events: &Path,
+    state_dir: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(conduit_bin())
+        .arg("test")
+        .arg(sink)
+        .arg("--events")
+        .arg(events)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running conduit-wasm test")
 }

@@ -1,4 +1,4 @@
-//! Where the binary under test and the example sinks are.
+//! Where the binary under test, the example sinks and the recorded events are.
 
 use std::path::{Path, PathBuf};
 
@@ -53,4 +53,22 @@ pub fn sink(name: &str) -> PathBuf {
 /// The `stdout-json` example sink.
 pub fn stdout_json() -> PathBuf {
     sink("stdout-json")
+}
+
+/// `tests/events`: the recorded events files (`<name>.jsonl`) and their goldens (`<name>.out`).
+pub fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+/// Every shipped events file, by name (`every-kind`, `large`, ...), sorted.
+pub fn event_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .expect("tests/events")
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "jsonl").then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    names
 }

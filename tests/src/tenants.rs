@@ -165,4 +165,17 @@ impl TenantsFile {
             .find(|t| t.id == id)
             .unwrap_or_else(|| panic!("no tenant {id:?} in the test's config"))
     }
+
+    /// Waits (up to [`crate::line_deadline`]) for this file's status to show tenant `id` in
+    /// `state`; returns the tenant's status.
+    pub async fn wait_for_tenant_state(&self, id: &str, state: &str) -> serde_json::Value {
+        crate::wait_for_tenant_state(
+            &self.state_dir,
+            &self.slot,
+            id,
+            state,
+            crate::line_deadline(),
+        )
+        .await
+    }
 }

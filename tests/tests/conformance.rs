@@ -20,13 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use conduit_e2e::{conduit_bin, first_difference, sinks_dir};
+use conduit_e2e::{
+    conduit_bin, conduit_test_output, event_files, events_dir, first_difference, sinks_dir,
+};
 
 const OTHER_LANGS: &[&str] = &["c", "python", "js"];
-
-fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
-}
 
 fn skip_others() -> bool {
     std::env::var_os("CONDUIT_SKIP_OTHER_SINKS").is_some_and(|v| !v.is_empty() && v != "0")
@@ -80,17 +78,7 @@ fn conduit_test(lang: &str, events: &Path, extra: &[&str]) -> Output {
 }
 
 fn conduit_test_now(lang: &str, events: &Path, extra: &[&str]) -> Output {
-    Command::new(conduit_bin())
-        .arg("test")
-        .arg(sink_of(lang))
-        .arg("--events")
-        .arg(events)
-        .arg("--state-dir")
-        .arg(state_dir())
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running conduit-wasm test")
+    conduit_test_output(&sink_of(lang), events, &state_dir(), extra)
 }
 
 /// Compiles every language's component once, one language per thread, before the tests run in
@@ -134,18 +122,6 @@ fn assert_same_output(lang: &str, what: &str, expected: &str, out: &Output) {
 
 fn last_line(out: &Output) -> String {
     text(&out.stderr).lines().last().unwrap_or("").to_string()
-}
-
-fn event_files() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .expect("tests/events")
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "jsonl").then(|| p.file_stem()?.to_str().map(str::to_string))?
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -177,14 +177,7 @@ impl Scenario {
             self.r.stderr()
         );
 
-        let status = wait_for_tenant_state(
-            &self.file.state_dir,
-            &self.file.slot,
-            "bad",
-            "quarantined",
-            line_deadline(),
-        )
-        .await;
+        let status = self.file.wait_for_tenant_state("bad", "quarantined").await;
         let reason = status
             .get("reason")
             .and_then(Value::as_str)
@@ -213,14 +206,7 @@ impl Scenario {
     }
 
     async fn assert_status(&self, id: &str, state: &str) {
-        wait_for_tenant_state(
-            &self.file.state_dir,
-            &self.file.slot,
-            id,
-            state,
-            line_deadline(),
-        )
-        .await;
+        self.file.wait_for_tenant_state(id, state).await;
     }
 
     /// The ids "bad" printed on its stdout.

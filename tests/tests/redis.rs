@@ -142,14 +142,7 @@ async fn every_change_lands_in_the_stream_in_order() {
         "nothing should be denied:\n{}",
         r.stderr()
     );
-    wait_for_tenant_state(
-        &file.state_dir,
-        &file.slot,
-        "acme",
-        "active",
-        line_deadline(),
-    )
-    .await;
+    file.wait_for_tenant_state("acme", "active").await;
     r.terminate_ok().await;
     client.cmd(&["DEL", &key]);
 }
@@ -223,23 +216,9 @@ async fn address_outside_the_grant_is_never_reached() {
         "the quarantine should carry the sink's error: {}",
         quarantine.raw
     );
-    let status = wait_for_tenant_state(
-        &file.state_dir,
-        &file.slot,
-        "stray",
-        "quarantined",
-        line_deadline(),
-    )
-    .await;
+    let status = file.wait_for_tenant_state("stray", "quarantined").await;
     eprintln!("stray: {status}");
-    wait_for_tenant_state(
-        &file.state_dir,
-        &file.slot,
-        "acme",
-        "active",
-        line_deadline(),
-    )
-    .await;
+    file.wait_for_tenant_state("acme", "active").await;
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("the address outside the grant got a connection: {other:?}"),

@@ -9,24 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use conduit_e2e::{
-    conduit_bin, first_difference, line_deadline, sink, stdout_json, target_dir, Fixture, Running,
-    Tenant, TenantsFile,
+    conduit_bin, conduit_test_output, events_dir, first_difference, line_deadline, sink,
+    stdout_json, target_dir, Fixture, Running, Tenant, TenantsFile,
 };
-
-fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
-}
 
 /// Every shipped events file, by name (`every-kind`, `large`, ...).
 fn event_files() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .expect("tests/events")
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "jsonl").then(|| p.file_stem()?.to_str().map(str::to_string))?
-        })
-        .collect();
-    names.sort();
+    let names = conduit_e2e::event_files();
     assert!(names.len() >= 5, "{names:?}");
     names
 }
@@ -40,17 +29,7 @@ fn state_dir() -> PathBuf {
 }
 
 fn conduit_test(sink: &Path, events: &Path, extra: &[&str]) -> Output {
-    Command::new(conduit_bin())
-        .arg("test")
-        .arg(sink)
-        .arg("--events")
-        .arg(events)
-        .arg("--state-dir")
-        .arg(state_dir())
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running conduit-wasm test")
+    conduit_test_output(sink, events, &state_dir(), extra)
 }
 
 fn text(bytes: &[u8]) -> String {

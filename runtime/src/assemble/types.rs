@@ -2,9 +2,24 @@
 
 use std::collections::HashMap;
 
-/// How a column's text form (pgoutput sends text unless asked for binary) becomes a typed value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScalarKind {
+/// Declares [`ScalarKind`] and [`ScalarKind::ALL`] from one list of its cases.
+macro_rules! scalar_kinds {
+    ($($kind:ident),+ $(,)?) => {
+        /// How a column's text form (pgoutput sends text unless asked for binary) becomes a
+        /// typed value.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ScalarKind {
+            $($kind),+
+        }
+
+        impl ScalarKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ScalarKind] = &[$(ScalarKind::$kind),+];
+        }
+    };
+}
+
+scalar_kinds!(
     Int,
     Float,
     Bool,
@@ -18,7 +33,7 @@ pub enum ScalarKind {
     Time,
     Uuid,
     Other,
-}
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -215,27 +215,8 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
-        const SCALARS: [ScalarKind; 13] = {
-            use ScalarKind::*;
-            [
-                Int,
-                Float,
-                Bool,
-                Numeric,
-                Text,
-                Bytea,
-                Json,
-                Timestamptz,
-                Timestamp,
-                Date,
-                Time,
-                Uuid,
-                Other,
-            ]
-        };
-
         fn check_every_kind(text: &str) {
-            for scalar in SCALARS {
+            for &scalar in ScalarKind::ALL {
                 for kind in [Kind::Scalar(scalar), Kind::Array(scalar)] {
                     match parse_value(kind, text) {
                         Value::Other(kept) => assert_eq!(kept, text, "{kind:?}"),

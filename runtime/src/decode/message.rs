@@ -263,14 +263,6 @@ pub struct RollbackPrepared<'a> {
 }
 
 /// PREPARE of a streamed transaction (protocol v3+, streaming + two_phase). 'p'
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamPrepare<'a> {
-    /// Currently always 0.
-    pub flags: u8,
-    pub prepare_lsn: u64,
-    pub end_lsn: u64,
-    /// PostgreSQL-epoch microseconds.
-    pub prepare_time: i64,
-    pub xid: u32,
-    pub gid: &'a str,
-}
+///
+/// Its body is laid out exactly as [`Prepare`]'s, so it is read into one.
+pub type StreamPrepare<'a> = Prepare<'a>;

@@ -120,7 +120,7 @@ pub fn decode<'a>(buf: &'a [u8], ctx: &DecodeContext) -> Result<Message<'a>, Dec
         b'P' => Message::Prepare(parse::prepare(r)?),
         b'K' => Message::CommitPrepared(parse::commit_prepared(r)?),
         b'r' => Message::RollbackPrepared(parse::rollback_prepared(r)?),
-        b'p' => Message::StreamPrepare(parse::stream_prepare(r)?),
+        b'p' => Message::StreamPrepare(parse::prepare(r)?),
         _ => return Err(r.error_at(0, DecodeErrorReason::UnknownTag(tag))),
     };
     r.finish()?;

@@ -162,21 +162,7 @@ pub(crate) fn logical_message<'a>(
     ctx: &DecodeContext,
 ) -> Result<LogicalMessage<'a>, DecodeError> {
     let xid = stream_xid(r, ctx)?;
-    let at = r.pos();
-    let transactional = match r.u8("flags")? {
-        0 => false,
-        1 => true,
-        found => {
-            return Err(r.error_at(
-                at,
-                DecodeErrorReason::UnexpectedByte {
-                    field: "flags",
-                    found,
-                    expected: "0 or 1",
-                },
-            ))
-        }
-    };
+    let transactional = r.bool("flags")?;
     let lsn = r.u64("message LSN")?;
     let prefix = r.cstr("prefix")?;
     let len = r.len32("content length")?;
@@ -190,23 +176,10 @@ pub(crate) fn logical_message<'a>(
 }
 
 pub(crate) fn stream_start(r: &mut Reader<'_>) -> Result<StreamStart, DecodeError> {
-    let xid = r.u32("xid")?;
-    let at = r.pos();
-    let first_segment = match r.u8("first segment flag")? {
-        0 => false,
-        1 => true,
-        found => {
-            return Err(r.error_at(
-                at,
-                DecodeErrorReason::UnexpectedByte {
-                    field: "first segment flag",
-                    found,
-                    expected: "0 or 1",
-                },
-            ))
-        }
-    };
-    Ok(StreamStart { xid, first_segment })
+    Ok(StreamStart {
+        xid: r.u32("xid")?,
+        first_segment: r.bool("first segment flag")?,
+    })
 }
 
 pub(crate) fn stream_commit(r: &mut Reader<'_>) -> Result<StreamCommit, DecodeError> {
@@ -253,6 +226,7 @@ pub(crate) fn begin_prepare<'a>(r: &mut Reader<'a>) -> Result<BeginPrepare<'a>, 
     })
 }
 
+/// Prepare ('P') and Stream Prepare ('p'): the same body.
 pub(crate) fn prepare<'a>(r: &mut Reader<'a>) -> Result<Prepare<'a>, DecodeError> {
     Ok(Prepare {
         flags: r.u8("flags")?,
@@ -284,17 +258,6 @@ pub(crate) fn rollback_prepared<'a>(
         rollback_end_lsn: r.u64("rollback end LSN")?,
         prepare_time: r.i64("prepare timestamp")?,
         rollback_time: r.i64("rollback timestamp")?,
-        xid: r.u32("xid")?,
-        gid: r.cstr("gid")?,
-    })
-}
-
-pub(crate) fn stream_prepare<'a>(r: &mut Reader<'a>) -> Result<StreamPrepare<'a>, DecodeError> {
-    Ok(StreamPrepare {
-        flags: r.u8("flags")?,
-        prepare_lsn: r.u64("prepare LSN")?,
-        end_lsn: r.u64("end LSN")?,
-        prepare_time: r.i64("prepare timestamp")?,
         xid: r.u32("xid")?,
         gid: r.cstr("gid")?,
     })

@@ -80,6 +80,23 @@ impl<'a> Reader<'a> {
         self.array(field).map(i64::from_be_bytes)
     }
 
+    /// A one-byte flag that must be 0 (false) or 1 (true).
+    pub(crate) fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        let at = self.pos;
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            found => Err(self.error_at(
+                at,
+                DecodeErrorReason::UnexpectedByte {
+                    field,
+                    found,
+                    expected: "0 or 1",
+                },
+            )),
+        }
+    }
+
     /// A non-negative Int32 length or count, as `usize`.
     pub(crate) fn len32(&mut self, field: &'static str) -> Result<usize, DecodeError> {
         let at = self.pos;

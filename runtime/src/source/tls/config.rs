@@ -28,16 +28,23 @@ pub fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| SetupError::new(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match verification {
-        Verification::None => Arc::new(NoCertificateCheck { provider }),
+        Verification::None => Arc::new(Relaxed {
+            provider,
+            chain: None,
+        }),
         Verification::Ca | Verification::Full => {
             let roots = load_roots(root_cert.unwrap_or(&RootCert::System))?;
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| SetupError::new(format!("TLS setup failed: {e}")))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| SetupError::new(format!("TLS setup failed: {e}")))?;
             if verification == Verification::Full {
                 webpki
             } else {
-                Arc::new(ChainOnly { inner: webpki })
+                Arc::new(Relaxed {
+                    provider,
+                    chain: Some(webpki),
+                })
             }
         }
     };
@@ -106,23 +113,35 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupErro
     Ok(certs)
 }
 
-/// `sslmode=require` (and `prefer`) without a root certificate: any certificate is accepted, as
-/// libpq does; the handshake signatures are still verified with the presented key.
+/// The two relaxed verifiers. Without `chain` (`sslmode=require`, and `prefer`): any certificate
+/// is accepted, as libpq does. With `chain` (`verify-ca`): the WebPKI verifier, minus the
+/// host-name check; rustls checks the chain before the name, so a name error means the chain was
+/// good. Either way the handshake signatures are still verified with the presented key, by the
+/// provider's algorithms (the ones the WebPKI verifier was built with).
 #[derive(Debug)]
-struct NoCertificateCheck {
+struct Relaxed {
     provider: Arc<CryptoProvider>,
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-impl ServerCertVerifier for NoCertificateCheck {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -157,58 +176,5 @@ impl ServerCertVerifier for NoCertificateCheck {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `verify-ca`: the WebPKI verifier, minus the host-name check. rustls checks the chain before
-/// the name, so a name error means the chain was good.
-#[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }

@@ -108,33 +108,38 @@ fn take_option(args: &[String], name: &str) -> Result<(Vec<String>, Option<Strin
 }
 
 fn c_bindings(wit: &Path, out: &Path, world: Option<&str>) -> Result<()> {
-    let mut resolve = wit_parser::Resolve::default();
-    let (pkg, _) = resolve
-        .push_path(wit)
-        .with_context(|| format!("parsing {}", wit.display()))?;
-    let world = resolve.select_world(&[pkg], world)?;
+    let (mut resolve, world) = load_world(wit, world)?;
     let mut files = wit_bindgen_core::Files::default();
     let mut generator = wit_bindgen_c::Opts::default().build();
     generator.generate(&mut resolve, world, &mut files)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for (name, contents) in files.iter() {
-        let path: PathBuf = out.join(name);
-        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("Generating {:?}", path);
-    }
-    Ok(())
+    write_files(&files, out)
 }
 
 fn go_bindings(wit: &Path, out: &Path, world: Option<&str>) -> Result<()> {
+    let (mut resolve, world) = load_world(wit, world)?;
+    let mut files = wit_bindgen_core::Files::default();
+    let mut opts = wit_bindgen_go::Opts::default();
+    opts.format = wit_bindgen_go::Format::False;
+    opts.build().generate(&mut resolve, world, &mut files)?;
+    write_files(&files, out)
+}
+
+/// Parses the WIT package at `wit` and picks `world` in it (the only one when `None`).
+fn load_world(
+    wit: &Path,
+    world: Option<&str>,
+) -> Result<(wit_parser::Resolve, wit_parser::WorldId)> {
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve
         .push_path(wit)
         .with_context(|| format!("parsing {}", wit.display()))?;
     let world = resolve.select_world(&[pkg], world)?;
-    let mut files = wit_bindgen_core::Files::default();
-    let mut opts = wit_bindgen_go::Opts::default();
-    opts.format = wit_bindgen_go::Format::False;
-    opts.build().generate(&mut resolve, world, &mut files)?;
+    Ok((resolve, world))
+}
+
+/// Writes generated bindings below `out`, creating the folders they name.
+fn write_files(files: &wit_bindgen_core::Files, out: &Path) -> Result<()> {
     for (name, contents) in files.iter() {
         let path: PathBuf = out.join(name);
         if let Some(parent) = path.parent() {
@@ -148,11 +153,7 @@ fn go_bindings(wit: &Path, out: &Path, world: Option<&str>) -> Result<()> {
 }
 
 fn embed(input: &Path, wit: &Path, out: &Path, world: Option<&str>) -> Result<()> {
-    let mut resolve = wit_parser::Resolve::default();
-    let (pkg, _) = resolve
-        .push_path(wit)
-        .with_context(|| format!("parsing {}", wit.display()))?;
-    let world = resolve.select_world(&[pkg], world)?;
+    let (resolve, world) = load_world(wit, world)?;
     let mut module =
         std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     wit_component::embed_component_metadata(
