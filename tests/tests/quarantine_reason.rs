@@ -17,7 +17,7 @@ async fn a_panicking_sink_is_quarantined_with_its_panic_message() {
         .table("public.events")
         .limit("max_failures", 2);
     let file = f.tenants_file(vec![bad]);
-    let mut run = f.start_tenants(&file, &[]).await;
+    let run = f.start_tenants(&file, &[]).await;
     f.exec("INSERT INTO events SELECT generate_series(1, 10)")
         .await;
 
