@@ -132,3 +132,42 @@ async fn run_without_source_starts_a_scratch_cluster_with_demo_changes() {
     );
     c.terminate_ok().await;
 }
+
+/// Ctrl-C in a terminal sends SIGINT to the whole foreground process group. The scratch
+/// PostgreSQL must not get it (it would shut down under us); we stop it, in order, ourselves.
+#[tokio::test]
+async fn ctrl_c_to_the_process_group_stops_a_scratch_run_cleanly() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = conduit_command(RunConfig::new(stdout_json()).state_dir(state.path()).args());
+    // Its own group, as a shell gives a foreground job: the signal must not reach the test runner.
+    cmd.process_group(0);
+    let mut c = Running::spawn(cmd);
+    c.wait_for_lines(3, line_deadline() * 2).await;
+
+    let group = format!("-{}", c.pid());
+    let status = std::process::Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -INT -- {group} failed: {status}");
+
+    let done = c.wait_exit(exit_deadline()).await;
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "conduit-wasm should exit 0 after Ctrl-C ({})\nstderr:\n{}",
+        done.status,
+        done.stderr
+    );
+    // The server was still up for our orderly stop: it answered for the slot's position.
+    let stop = done
+        .stderr
+        .lines()
+        .find(|l| l.contains("stopped; confirmed"))
+        .unwrap_or_else(|| panic!("no final stop line:\n{}", done.stderr));
+    assert!(
+        stop.contains("(slot reports 0/") && !done.stderr.contains("administrator command"),
+        "the scratch server must not have been shut down by the terminal's SIGINT: {stop}\n{}",
+        done.stderr
+    );
+}

@@ -31,7 +31,7 @@ impl RelationInfo {
         Arc::new(RelationInfo {
             relation: Relation {
                 oid: msg.oid,
-                schema: msg.namespace.to_string(),
+                schema: schema_name(msg.namespace).to_string(),
                 name: msg.name.to_string(),
                 columns,
             },
@@ -74,5 +74,67 @@ impl RelationInfo {
     /// `schema.table`, for messages.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.relation.schema, self.relation.name)
+    }
+}
+
+/// The schema a Relation message names. pgoutput writes an empty namespace for `pg_catalog`
+/// (`logicalrep_write_namespace` in PostgreSQL's `proto.c`), and a schema name cannot be empty.
+fn schema_name(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "pg_catalog"
+    } else {
+        namespace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{DecodeContext, Message};
+
+    /// A Relation message as pgoutput writes it: 'R', oid, namespace, name, replica identity,
+    /// then one `id integer` key column.
+    fn relation_bytes(namespace: &str, name: &str) -> Vec<u8> {
+        let mut b = vec![b'R'];
+        b.extend_from_slice(&16_384u32.to_be_bytes());
+        for s in [namespace, name] {
+            b.extend_from_slice(s.as_bytes());
+            b.push(0);
+        }
+        b.push(b'd');
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.push(1);
+        b.extend_from_slice(b"id\0");
+        b.extend_from_slice(&23u32.to_be_bytes());
+        b.extend_from_slice(&(-1i32).to_be_bytes());
+        b
+    }
+
+    fn schema_of(bytes: &[u8]) -> (String, String) {
+        let ctx = DecodeContext {
+            in_stream: false,
+            protocol_version: 1,
+        };
+        let Message::Relation(msg) = crate::decode::decode(bytes, &ctx).unwrap() else {
+            panic!("not a Relation message");
+        };
+        let info = RelationInfo::new(&msg, &TypeRegistry::default());
+        (info.relation.schema.clone(), info.qualified_name())
+    }
+
+    #[test]
+    fn an_empty_namespace_is_pg_catalog() {
+        // logicalrep_write_namespace (proto.c) writes "" for PG_CATALOG_NAMESPACE.
+        let (schema, qualified) = schema_of(&relation_bytes("", "cdc_probe"));
+        assert_eq!(schema, "pg_catalog");
+        assert_eq!(qualified, "pg_catalog.cdc_probe");
+    }
+
+    #[test]
+    fn other_namespaces_are_kept() {
+        let (schema, _) = schema_of(&relation_bytes("public", "items"));
+        assert_eq!(schema, "public");
+        let (schema, _) = schema_of(&relation_bytes("Sales Dept", "t"));
+        assert_eq!(schema, "Sales Dept");
     }
 }

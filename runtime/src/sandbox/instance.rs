@@ -219,7 +219,7 @@ impl Live {
             .set_epoch_deadline(SandboxEngine::ticks(limits.call_deadline));
         for log in &self.logs {
             // Forget output of earlier calls: only this call's can explain its trap.
-            log.last_line();
+            log.last_words();
         }
         if let Some(file) = &self.file {
             file.begin_call();
@@ -248,8 +248,8 @@ impl Live {
             Err(trap) => {
                 let mut reason = describe_trap(&trap, limits);
                 // A Rust guest's panic message is on its stderr just before the trap.
-                if let Some(last) = self.logs.iter().rev().find_map(GuestLog::last_line) {
-                    reason.push_str(&format!("; last output: {last}"));
+                if let Some(words) = self.logs.iter().rev().find_map(GuestLog::last_words) {
+                    reason.push_str(&format!("; {words}"));
                 }
                 Err(CallError::Trap(reason))
             }

@@ -15,6 +15,7 @@
 //! sink that wants its output delivered has the file for that. (Issue 14: `stdout-json` as two
 //! tenants over 200,000 rows logged 37,222 and 24,568 lines while the slot moved past them all;
 //! the warning then said only "bytes dropped".)
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -27,6 +28,11 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 pub const MAX_LINE: usize = 4096;
 /// Bytes of output logged per sink call (per stream); the rest is counted and dropped.
 pub const CALL_BUDGET: usize = 64 * 1024;
+/// Lines kept (each cut to [`RECENT_LINE`] characters) to explain a trap that follows them.
+const RECENT_LINES: usize = 16;
+const RECENT_LINE: usize = 200;
+/// Longest explanation of a trap, in characters.
+const MAX_WORDS: usize = 500;
 
 /// One stream (stdout or stderr) of one sink, shared by the WASI context and the instance that
 /// resets its budget around each call.
@@ -42,8 +48,8 @@ struct LogState {
     line_cut: bool,
     budget: usize,
     dropped: usize,
-    /// The last line logged (cut to 200 bytes), to explain a trap that follows it.
-    last: Option<String>,
+    /// The last lines logged in this call (cut), to explain a trap that follows them.
+    recent: VecDeque<String>,
 }
 
 impl GuestLog {
@@ -56,7 +62,7 @@ impl GuestLog {
                 line_cut: false,
                 budget: CALL_BUDGET,
                 dropped: 0,
-                last: None,
+                recent: VecDeque::new(),
             })),
         }
     }
@@ -86,12 +92,13 @@ impl GuestLog {
         s.budget = CALL_BUDGET;
     }
 
-    /// The last complete line this stream logged since the previous call, if any; taking it
-    /// clears it.
-    pub fn last_line(&self) -> Option<String> {
+    /// What this stream said since the previous call that best explains a trap, if anything;
+    /// taking it clears it. See [`last_words`].
+    pub fn last_words(&self) -> Option<String> {
         let mut s = self.lock();
         s.emit_line();
-        s.last.take()
+        let mut recent = std::mem::take(&mut s.recent);
+        last_words(recent.make_contiguous())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
@@ -124,10 +131,47 @@ impl LogState {
         let text = String::from_utf8_lossy(&self.line);
         let cut = if self.line_cut { " [line cut]" } else { "" };
         tracing::info!(tenant = %self.tenant, stream = self.stream, "{text}{cut}");
-        self.last = Some(text.chars().take(200).collect());
+        if self.recent.len() == RECENT_LINES {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back(text.chars().take(RECENT_LINE).collect());
         self.line.clear();
         self.line_cut = false;
     }
+}
+
+/// The explanation of a trap in a stream's last lines. A Rust guest's panic prints
+/// `thread '<unnamed>' panicked at src/lib.rs:12:9:` (newer toolchains add the thread's number:
+/// `thread '<unnamed>' (1) panicked at`), then its message (one line or more), then
+/// `note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace`, and traps: the
+/// explanation is the message and where it was raised. Without a panic it is the last line that is
+/// not such a note.
+fn last_words(lines: &[String]) -> Option<String> {
+    let is_note = |l: &str| l.starts_with("note: ") || l == "stack backtrace:";
+    let panic = lines
+        .iter()
+        .rposition(|l| l.starts_with("thread '") && l.contains(" panicked at "));
+    let words = match panic {
+        Some(at) => {
+            let (_, place) = lines[at].split_once(" panicked at ").unwrap_or_default();
+            let message: Vec<&str> = lines[at + 1..]
+                .iter()
+                .map(|l| l.trim())
+                .take_while(|l| !is_note(l))
+                .filter(|l| !l.is_empty())
+                .collect();
+            if message.is_empty() {
+                // Before Rust 1.73 the message was on the same line: `panicked at 'msg', file`.
+                format!("panic at {place}")
+            } else {
+                let place = place.strip_suffix(':').unwrap_or(place);
+                format!("panic message: {} (at {place})", message.join("; "))
+            }
+        }
+        None => format!("last output: {}", lines.iter().rev().find(|l| !is_note(l))?),
+    };
+    Some(words.chars().take(MAX_WORDS).collect())
 }
 
 impl IsTerminal for GuestLog {
@@ -207,5 +251,48 @@ mod tests {
         log.end_call();
         let s = log.lock();
         assert_eq!((s.budget, s.dropped, s.line.len()), (CALL_BUDGET, 0, 0));
+    }
+
+    fn written(log: &GuestLog, text: &str) {
+        log.write_bytes(text.as_bytes());
+    }
+
+    #[test]
+    fn a_panic_is_explained_by_its_message_not_the_backtrace_note() {
+        let log = GuestLog::new("t1".into(), "stderr");
+        written(&log, "starting\n");
+        written(
+            &log,
+            "thread '<unnamed>' panicked at src/lib.rs:12:9:\nrow id 5 is a multiple of 5\nnote: \
+             run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+        );
+        let words = log.last_words().unwrap();
+        assert!(words.contains("row id 5 is a multiple of 5"), "{words}");
+        assert!(words.contains("src/lib.rs:12:9"), "{words}");
+        assert!(!words.contains("RUST_BACKTRACE"), "{words}");
+        assert_eq!(log.last_words(), None, "taking it clears it");
+    }
+
+    #[test]
+    fn a_multi_line_panic_message_is_kept_whole() {
+        let log = GuestLog::new("t1".into(), "stderr");
+        written(
+            &log,
+            "thread '<unnamed>' (1) panicked at src/lib.rs:3:5:\nassertion `left == right` failed\n  \
+             left: 1\n right: 2\nnote: run with `RUST_BACKTRACE=1` environment variable to \
+             display a backtrace\n",
+        );
+        let words = log.last_words().unwrap();
+        for part in ["assertion `left == right` failed", "left: 1", "right: 2"] {
+            assert!(words.contains(part), "{words}");
+        }
+        assert!(!words.contains('\n'), "one line: {words}");
+    }
+
+    #[test]
+    fn without_a_panic_the_last_line_explains() {
+        let log = GuestLog::new("t1".into(), "stderr");
+        written(&log, "one\ntwo\nthree");
+        assert_eq!(log.last_words().as_deref(), Some("last output: three"));
     }
 }

@@ -65,8 +65,12 @@ impl ScratchCluster {
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log2);
+            use std::os::unix::process::CommandExt;
+            // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and
+            // SIGINT is PostgreSQL's fast shutdown. The server must outlive our orderly stop
+            // (which reads the slot's position from it) and is stopped by `shutdown`, in order.
+            cmd.process_group(0);
             if let Some(ra) = self.run_as {
-                use std::os::unix::process::CommandExt;
                 cmd.uid(ra.uid).gid(ra.gid);
             }
             self.child = Some(cmd.spawn().map_err(io_err(format!(
