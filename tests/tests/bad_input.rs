@@ -551,7 +551,19 @@ async fn with_a_server() {
         ))
         .await;
 
+    // A slot that exists and is free, for a run that wants a new one.
+    f.exec("SELECT pg_create_logical_replication_slot('taken_before', 'pgoutput')")
+        .await;
+    let mut initial_only = run_args(&json_sink, &url, &state);
+    initial_only[5] = "taken_before".into();
+
     let mut cases = vec![
+        case(
+            "initial-only on an existing slot",
+            with(initial_only, &["--snapshot", "initial-only"]),
+            "error: --snapshot initial-only: replication slot \"taken_before\" already exists, so \
+             its snapshot was taken before; drop the slot or give another --slot to take a new one",
+        ),
         case(
             "unknown database",
             run_args(
