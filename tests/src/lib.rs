@@ -27,6 +27,7 @@
 //! - [`expect`]: expected error messages ([`Expect`]);
 //! - [`chaos`], [`proxy`], [`redis`]: what the crash and fault tests share (not re-exported).
 
+pub mod bad_input;
 pub mod chaos;
 pub mod cluster;
 pub mod expect;

@@ -22,6 +22,8 @@ pub struct Tenant {
     pub tcp: Vec<String>,
     pub clocks: bool,
     pub random: bool,
+    /// `capabilities.stdout`: the sink's output goes to this file (delivery, not logging).
+    pub stdout: Option<PathBuf>,
 }
 
 impl Tenant {
@@ -37,6 +39,7 @@ impl Tenant {
             tcp: Vec::new(),
             clocks: false,
             random: false,
+            stdout: None,
         }
     }
     pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -57,6 +60,10 @@ impl Tenant {
     }
     pub fn limit(mut self, key: impl Into<String>, value: u64) -> Self {
         self.limits.push((key.into(), value));
+        self
+    }
+    pub fn stdout(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stdout = Some(path.into());
         self
     }
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
@@ -90,8 +97,13 @@ impl Tenant {
             .map(|a| toml_str(a))
             .collect::<Vec<_>>()
             .join(", ");
+        let stdout = self
+            .stdout
+            .as_ref()
+            .map(|p| format!(", stdout = {}", toml_str(&p.to_string_lossy())))
+            .unwrap_or_default();
         s += &format!(
-            "capabilities = {{ tcp = [{tcp}], clocks = {}, random = {} }}\n",
+            "capabilities = {{ tcp = [{tcp}], clocks = {}, random = {}{stdout} }}\n",
             self.clocks, self.random
         );
         if !self.tables.is_empty() {

@@ -10,86 +10,16 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use conduit_e2e::bad_input::{case, check_table, Case, UNSET};
+
 use conduit_e2e::*;
 
 /// A core WebAssembly module (magic, version 1): valid WASM, but not a component.
 const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
 /// An empty component (magic, version 0x0d, layer 1): a component that exports nothing.
 const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
-/// An environment variable no case sets (removed from the child's environment).
-const UNSET: &str = "CONDUIT_E2E_UNSET_VARIABLE";
 /// The component interface a sink built against the current contract exports.
 const SINK_INTERFACE: &str = "conduit:sink/sink@0.2.0";
-
-/// One row: a name (as in docs/errors.md), how to provoke it, and what must come out.
-struct Case {
-    name: &'static str,
-    args: Vec<OsString>,
-    env: Vec<(&'static str, String)>,
-    /// The exact last non-empty line of standard error.
-    line: String,
-    code: i32,
-}
-
-/// A case that fails with exit code 1.
-fn case<A: Into<OsString>>(
-    name: &'static str,
-    args: impl IntoIterator<Item = A>,
-    line: impl Into<String>,
-) -> Case {
-    Case {
-        name,
-        args: args.into_iter().map(Into::into).collect(),
-        env: Vec::new(),
-        line: line.into(),
-        code: 1,
-    }
-}
-
-impl Case {
-    fn env(mut self, key: &'static str, value: impl Into<String>) -> Case {
-        self.env.push((key, value.into()));
-        self
-    }
-}
-
-/// Runs every case and fails once, listing every row that did not come out as written.
-async fn check_table(cases: Vec<Case>) {
-    let docs_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
-    let docs = std::fs::read_to_string(&docs_path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", docs_path.display()));
-    let mut failures = Vec::new();
-    for c in cases {
-        let mut cmd = conduit_command(&c.args);
-        cmd.env_remove(UNSET);
-        for (k, v) in &c.env {
-            cmd.env(k, v);
-        }
-        let f = Running::spawn(cmd).wait_exit(exit_deadline()).await;
-        let last = f
-            .stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        if f.status.code() != Some(c.code) || last != c.line || f.stderr.contains("panicked at") {
-            failures.push(format!(
-                "case {:?}: {:?}\n  expected exit {} and last line:\n    {}\n  got {} and:\n    {}\n  \
-                 stderr:\n{}",
-                c.name, c.args, c.code, c.line, f.status, last, f.stderr
-            ));
-        }
-        if !docs.contains(&format!("| {} |", c.name)) {
-            failures.push(format!("case {:?} is not in docs/errors.md", c.name));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
-}
 
 fn write_file(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);
@@ -393,7 +323,8 @@ async fn without_a_server() {
             &format!(
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
                  `source_env`, `slot`, `publication`, `tables`, `state_dir`, `max_wal_lag_mib`, \
-                 `snapshot`, `snapshot_workers`, `tenants`",
+                 `snapshot`, `snapshot_workers`, \
+                 `backfill_new_tenants`, `tenants`",
                 unknown_key.display()
             ),
         ),

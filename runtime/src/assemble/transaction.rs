@@ -9,6 +9,10 @@ use super::value::parse_value;
 use crate::decode::{pg_epoch_micros_to_unix_micros, Cell, Message, OldTuple, TupleData};
 use crate::event::{Change, OldRow, Operation, Value};
 
+/// The prefix of the logical messages this runtime writes into the WAL (backfill watermarks,
+/// see `source::backfill`), and the only prefix it collects.
+pub const MARK_PREFIX: &str = "conduit-wasm";
+
 /// One change and the table description it refers to.
 #[derive(Debug, Clone)]
 pub struct RowChange {
@@ -62,6 +66,9 @@ pub struct Assembler {
     open: Option<Transaction>,
     /// Sequence number of the open transaction's next change (parts taken off keep counting).
     next_seq: u32,
+    /// Our own transactional logical messages (backfill watermarks) of the transactions
+    /// completed since the last [`Assembler::take_marks`].
+    marks: Vec<String>,
 }
 
 impl Assembler {
@@ -91,6 +98,10 @@ impl Assembler {
         }
     }
 
+    pub fn types(&self) -> &TypeRegistry {
+        &self.types
+    }
+
     pub fn types_mut(&mut self) -> &mut TypeRegistry {
         &mut self.types
     }
@@ -98,6 +109,17 @@ impl Assembler {
     /// Forgets a half-received transaction (after a reconnect the server sends it again).
     pub fn reset(&mut self) {
         self.open = None;
+        self.marks.clear();
+    }
+
+    /// The watermarks of the transaction just completed (empty for nearly every transaction).
+    pub fn take_marks(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.marks)
+    }
+
+    /// The stream's description of a table, once a Relation message described it.
+    pub fn relation_info(&self, oid: u32) -> Option<Arc<RelationInfo>> {
+        self.relations.get(&oid).cloned()
     }
 
     /// Applies one message; returns the transaction it completed, if any.
@@ -156,8 +178,13 @@ impl Assembler {
                     self.push(rel, Operation::Truncate, None, None)?;
                 }
             }
-            // Origins, logical messages and two-phase/streaming messages are not requested by
-            // the v1 session this assembler serves.
+            // Our own watermarks (see `source::backfill`); other prefixes are someone else's.
+            Message::Message(m) if m.transactional && m.prefix == MARK_PREFIX => {
+                self.marks
+                    .push(String::from_utf8_lossy(m.content).into_owned());
+            }
+            // Origins and two-phase/streaming messages are not requested by the session this
+            // assembler serves.
             Message::Origin(_) | Message::Message(_) => {}
             other => {
                 return Err(AssembleError::Protocol(format!(

@@ -225,17 +225,29 @@ impl CheckpointStore {
                 .map(|(t, p)| (t.clone(), StoredPosition::from_position(p)))
                 .collect(),
         };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         // One write: serde_json writes token by token, and a file handle is unbuffered.
         let mut bytes = serde_json::to_vec_pretty(&stored)?;
         bytes.push(b'\n');
-        tmp.write_all(&bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&self.path)
-            .with_context(|| format!("replacing {}", self.path.display()))?;
-        std::fs::File::open(dir)?.sync_all()?;
-        Ok(())
+        write_durably(&self.path, &bytes)
     }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file: written
+/// to a temporary file, fsynced, renamed over the old one, and the directory fsynced so the
+/// rename itself survives a crash. (Also the backfills' and the snapshot's progress files.)
+pub fn write_durably(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .context("a state file path has no directory")?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating state directory {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 impl PositionStore for CheckpointStore {

@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod backfill;
 mod check;
 mod new_sink;
 mod run;
@@ -64,6 +65,9 @@ pub enum Command {
     /// A throwaway PostgreSQL until stdin closes (for `cargo xtask bench`).
     #[command(hide = true)]
     ScratchServer(scratch_server::ScratchServerArgs),
+    /// Deliver the rows that already exist of some tables to some tenants, as reads, while the
+    /// run keeps streaming (asks the running `run` with the same state directory and slot).
+    Backfill(backfill::BackfillArgs),
     /// Show the tenants of a run, from its status file.
     Status {
         #[arg(long, env = "CONDUIT_STATE_DIR")]
@@ -79,6 +83,7 @@ pub enum Command {
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(*args).await,
+        Command::Backfill(args) => backfill::backfill(args).await,
         Command::ScratchServer(args) => scratch_server::scratch_server(args).await,
         Command::Check { sink } => check::check(&sink),
         Command::Test(args) => test_sink::test(args),

@@ -177,6 +177,7 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
             .map(usize::from)
             .or(file.snapshot_workers)
             .unwrap_or(2),
+        backfill_new_tenants: file.backfill_new_tenants.unwrap_or(true),
         ..RunSpec::new(source, spec, state_dir, plans)
     })
 }

@@ -44,6 +44,26 @@ pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
             snap.rows_per_second
         );
     }
+    for b in &s.backfills {
+        let eta = (b.rows_estimated.saturating_sub(b.rows_done))
+            .checked_div(b.rows_per_second)
+            .map(|secs| format!(", about {secs}s left"))
+            .unwrap_or_default();
+        println!(
+            "backfill {} of {} for {} ({}): {} of about {} rows, {}{eta}",
+            b.id,
+            b.table,
+            b.tenants.join(", "),
+            b.reason,
+            b.rows_done,
+            b.rows_estimated.max(b.rows_done),
+            if b.running {
+                format!("{} rows/s", b.rows_per_second)
+            } else {
+                "waiting for a run".to_string()
+            }
+        );
+    }
     println!(
         "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  reason",
         "tenant", "state", "position", "queued", "delivered", "lag MiB"

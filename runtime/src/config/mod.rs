@@ -63,6 +63,10 @@ pub struct FileConfig {
     /// overrides it.
     #[serde(default)]
     pub snapshot_workers: Option<usize>,
+    /// Tenants added to the configuration of a stream that is already running get the rows
+    /// that exist of the tables they are granted, by backfill (default true).
+    #[serde(default)]
+    pub backfill_new_tenants: Option<bool>,
     /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,

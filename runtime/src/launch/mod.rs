@@ -51,6 +51,8 @@ pub struct RunSpec {
     pub snapshot: SnapshotMode,
     /// Connections reading the snapshot's tables side by side.
     pub snapshot_workers: usize,
+    /// Tenants new to an existing stream get its existing rows (see [`PipelineConfig`]).
+    pub backfill_new_tenants: bool,
 }
 
 impl RunSpec {
@@ -75,6 +77,7 @@ impl RunSpec {
             failpoints: Failpoints::default(),
             snapshot: SnapshotMode::default(),
             snapshot_workers: 2,
+            backfill_new_tenants: true,
         }
     }
 }
@@ -128,7 +131,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     drop(outcome_tx);
     let stream = setup::stream_id(&client, &run.spec.slot).await?;
     let store = (run.open_store)(&run.state_dir, stream);
-    let initial = snapshot::prepare(
+    let prepared = snapshot::prepare(
         &client,
         &conn,
         &run.spec,
@@ -147,5 +150,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     cfg.open_store = run.open_store;
     cfg.failpoints = run.failpoints;
     cfg.snapshot_workers = run.snapshot_workers.max(1);
-    pipeline::run(&cfg, client, setups, outcomes, shutdown, initial).await
+    cfg.backfill_new_tenants = run.backfill_new_tenants;
+    cfg.resumed_snapshot = prepared.resumed;
+    pipeline::run(&cfg, client, setups, outcomes, shutdown, prepared.initial).await
 }

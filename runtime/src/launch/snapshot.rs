@@ -11,10 +11,20 @@ use crate::config::SnapshotMode;
 use crate::error::SetupError;
 use crate::pipeline::snapshot as marker;
 use crate::pipeline::InitialSnapshot;
+use crate::source::backfill::table_key;
 use crate::source::catalog::{self, load_types};
 use crate::source::conninfo::ConnInfo;
 use crate::source::setup::{self, SlotFound, StreamSpec};
 use crate::source::snapshot::create_slot_exporting;
+
+/// What a run starts with besides streaming.
+#[derive(Default)]
+pub(super) struct Prepared {
+    /// A slot just created with its snapshot exported, to read first.
+    pub initial: Option<InitialSnapshot>,
+    /// Tables an interrupted initial snapshot did not finish, to complete by backfill.
+    pub resumed: Vec<String>,
+}
 
 /// Ensures the publication and the slot; when the slot is created here (and the mode wants
 /// one), it is created with an exported snapshot that the pipeline reads first.
@@ -25,12 +35,31 @@ pub(super) async fn prepare(
     state_dir: &std::path::Path,
     store: &dyn PositionStore,
     mode: SnapshotMode,
-) -> Result<Option<InitialSnapshot>, SetupError> {
+) -> Result<Prepared, SetupError> {
     if mode == SnapshotMode::Never {
         setup::ensure_publication_and_slot(client, spec, store, true).await?;
-        return Ok(None);
+        return Ok(Prepared::default());
     }
     let restarted = marker::interrupted(state_dir, &spec.slot);
+    if restarted && mode != SnapshotMode::InitialOnly {
+        if let Some(resumed) = resumable(client, spec, state_dir).await? {
+            setup::ensure_publication_and_slot(client, spec, store, true).await?;
+            tracing::warn!(
+                slot = %spec.slot,
+                "the initial snapshot of the last run was interrupted: {} table(s) not \
+                 finished ({}) are completed by backfill while streaming",
+                resumed.len(),
+                resumed.join(", ")
+            );
+            if resumed.is_empty() {
+                marker::completed(state_dir, &spec.slot);
+            }
+            return Ok(Prepared {
+                initial: None,
+                resumed,
+            });
+        }
+    }
     if restarted {
         // The exported snapshot died with the run that read it: start again in a new slot.
         // Nothing streamed was acknowledged (positions stay before the consistent point until
@@ -54,7 +83,7 @@ pub(super) async fn prepare(
                 spec.slot
             )))
         }
-        SlotFound::Existing | SlotFound::Created => return Ok(None),
+        SlotFound::Existing | SlotFound::Created => return Ok(Prepared::default()),
     }
     marker::started(state_dir, &spec.slot)
         .map_err(|e| SetupError::new(format!("writing to {}: {e}", state_dir.display())))?;
@@ -70,10 +99,46 @@ pub(super) async fn prepare(
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
     let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
-    Ok(Some(InitialSnapshot {
-        exported,
-        tables,
-        only: mode == SnapshotMode::InitialOnly,
-        restarted,
-    }))
+    Ok(Prepared {
+        initial: Some(InitialSnapshot {
+            exported,
+            tables,
+            only: mode == SnapshotMode::InitialOnly,
+            restarted,
+        }),
+        resumed: Vec::new(),
+    })
+}
+
+/// The tables an interrupted snapshot left unfinished, when the rest can be done by backfill:
+/// its slot still exists (the stream goes on from the snapshot's consistent point) and every
+/// unfinished table has a key to read it in ranges. `None`: start the snapshot again.
+async fn resumable(
+    client: &Client,
+    spec: &StreamSpec,
+    state_dir: &std::path::Path,
+) -> Result<Option<Vec<String>>, SetupError> {
+    if setup::slot_confirmed_lsn(client, &spec.slot)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let progress = marker::Progress::read(state_dir, &spec.slot);
+    let mut types = TypeRegistry::default();
+    load_types(client, &mut types, None).await?;
+    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let mut unfinished = Vec::new();
+    for table in tables {
+        let name = table.qualified_name();
+        if progress.done.contains(&name) {
+            continue;
+        }
+        if let Err(e) = table_key(client, &table).await {
+            tracing::warn!("{e}");
+            return Ok(None);
+        }
+        unfinished.push(name);
+    }
+    Ok(Some(unfinished))
 }

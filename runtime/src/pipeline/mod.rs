@@ -10,10 +10,12 @@
 //! - `stream_loop`: one session's `select!` loop.
 //! - `tenants` / `tenant`: fan-out, batches, answers and quarantine; one tenant's queue and
 //!   position, changed only through its methods.
+//! - [`backfill`]: the rows that already exist, read between watermarks while streaming.
 //! - `durable`: group commit of positions into a [`PositionStore`](crate::checkpoint::PositionStore).
 //! - [`status`]: the status file. [`worker`] / [`sink`]: a tenant's sink thread and retries.
 //! - [`failpoint`]: named fault-injection points for in-process tests.
 
+pub mod backfill;
 mod backlog;
 mod batcher;
 mod durable;
@@ -72,6 +74,12 @@ pub struct PipelineConfig {
     /// Connections reading the initial snapshot's tables side by side (each in the same
     /// exported snapshot).
     pub snapshot_workers: usize,
+    /// Tenants that have no position in an existing stream (added to the configuration) get
+    /// the rows that already exist of every table they are granted, by backfill.
+    pub backfill_new_tenants: bool,
+    /// Tables whose initial snapshot an earlier run left unfinished, to complete by backfill
+    /// for every tenant that sees them.
+    pub resumed_snapshot: Vec<String>,
     /// Where positions are kept: [`file_store`] unless a test keeps them in memory.
     pub open_store: OpenStore,
     /// Fault-injection points (inert outside tests; see [`failpoint`]).
@@ -90,6 +98,8 @@ impl PipelineConfig {
             stop_at: None,
             stream_memory_bytes: 32 << 20,
             snapshot_workers: 2,
+            backfill_new_tenants: true,
+            resumed_snapshot: Vec::new(),
             open_store: file_store(),
             failpoints: failpoint::Failpoints::default(),
         }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
+use super::backfill::{control, Backfills};
 use super::durable::DurableWriter;
 use super::snapshot::{self, SnapshotEnd, SnapshotSource};
 use super::status::TenantStatus;
@@ -68,6 +69,7 @@ pub async fn run(
     // pgoutput v2 (streaming of large transactions) on PostgreSQL 14+.
     let protocol = if version >= 140000 { 2 } else { 1 };
     let mut setups = Some(tenants);
+    let backfills = Backfills::load(&cfg.state_dir, &cfg.spec.slot, cfg.conn.clone())?;
     let mut state = Loop::new(
         cfg,
         client,
@@ -80,7 +82,23 @@ pub async fn run(
             cfg.quarantine,
         ),
         outcomes,
+        backfills,
     );
+    // `conduit-wasm backfill` asks through this socket (removed when the run ends).
+    let socket = control::socket_path(&cfg.state_dir, &cfg.spec.slot);
+    let _socket = match control::listen(&socket) {
+        Ok((requests, guard)) => {
+            state.requests = Some(requests);
+            Some(guard)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot listen on {} ({e}): `conduit-wasm backfill` will not reach this run",
+                socket.display()
+            );
+            None
+        }
+    };
     let mut backoff = Backoff::default();
     loop {
         let connected = match snapshot.as_mut() {
@@ -130,9 +148,35 @@ pub async fn run(
             let store = (cfg.open_store)(&cfg.state_dir, stream);
             let stored = store.load()?;
             let backlog_dir = cfg.state_dir.join("backlog").join(&cfg.spec.slot);
+            // Tenants added to the configuration of a stream that already has positions.
+            let new: Vec<String> = setups
+                .iter()
+                .filter(|t| !stored.contains_key(&*t.id))
+                .map(|t| t.id.to_string())
+                .collect();
             state.tenants = Tenants::new(setups, &stored, &backlog_dir, cfg.quarantine);
             tracing::info!(checkpoint = %store.location(), "positions");
             state.open_store(DurableWriter::new(store, cfg.failpoints.clone()));
+            let resumed = !cfg.resumed_snapshot.is_empty();
+            let existing = resumed || (!stored.is_empty() && snapshot.is_none());
+            let new = if existing && cfg.backfill_new_tenants {
+                new
+            } else {
+                Vec::new()
+            };
+            if !new.is_empty() {
+                state.plan_backfills(&new, None, "new tenant").await?;
+            }
+            if resumed {
+                let mut tenants = state.tenants.ids();
+                tenants.retain(|t| !new.contains(t));
+                let tables = cfg.resumed_snapshot.clone();
+                state
+                    .plan_backfills(&tenants, Some(&tables), "interrupted snapshot")
+                    .await?;
+                snapshot::completed(&cfg.state_dir, &cfg.spec.slot);
+            }
+            state.start_backfills().await;
         }
         if let Some(s) = snapshot.take() {
             let only = s.only;
@@ -302,6 +346,7 @@ async fn finish(mut state: Loop<'_>) -> anyhow::Result<Summary> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    state.backfills.close();
     state.tenants.shut_down().await;
     summary.tenants = state.write_status(false).tenants;
     Ok(summary)

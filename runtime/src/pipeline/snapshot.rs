@@ -5,8 +5,11 @@
 //! loop hands each chunk to the tenants as one part of a single "snapshot transaction" at the
 //! slot's consistent point, so routing, grants, batching, backlogs, retries and group commit are
 //! the stream's own. Every tenant's position reaches the consistent point only when its last
-//! read is accepted; a run stopped or killed before that starts the snapshot again (in a new
-//! slot: an exported snapshot dies with its connection), and sinks see those reads again.
+//! read is accepted. The marker file records which tables every tenant has durably; a run
+//! stopped or killed before the end leaves the slot as it is, and the next run completes the
+//! other tables by backfill (an exported snapshot dies with its connection, the watermarks keep
+//! the rest consistent with the stream). Only when an unfinished table has no key to read it in
+//! ranges does the snapshot start again from zero, in a new slot.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -93,6 +96,14 @@ impl Loop<'_> {
         }
         drop(tx);
         let mut tables_done = 0;
+        // Tables read to the end, by the seq of their last read, until every tenant has them
+        // on disk; then they are recorded in the marker.
+        let mut finishing: VecDeque<(Option<u32>, String)> = VecDeque::new();
+        let mut progress_file = Progress {
+            consistent_lsn: Some(cp.to_string()),
+            done: Vec::new(),
+        };
+        progress_file.save(&self.cfg.state_dir, &self.cfg.spec.slot)?;
         let progress = |seq: u64, tables_done: usize, started: Instant| SnapshotStatus {
             consistent_lsn: cp.to_string(),
             tables_total,
@@ -162,6 +173,7 @@ impl Loop<'_> {
                     }
                     Some(Ok(Piece::TableDone { name, rows })) => {
                         tables_done += 1;
+                        finishing.push_back((seq.checked_sub(1).map(|s| s as u32), name.clone()));
                         tracing::info!("snapshot: {name}: {rows} rows read ({tables_done}/{tables_total} tables)");
                     }
                     Some(Err(e)) => return Err(e.context("reading the initial snapshot")),
@@ -180,6 +192,17 @@ impl Loop<'_> {
                 }
                 written = self.durability.finished(), if self.durability.writing() => {
                     self.durability.became_durable(&mut self.tenants, written?);
+                    let before = progress_file.done.len();
+                    while let Some((last, _)) = finishing.front() {
+                        if last.is_some_and(|s| !self.tenants.all_cover(cp, s)) {
+                            break;
+                        }
+                        let (_, name) = finishing.pop_front().expect("checked");
+                        progress_file.done.push(name);
+                    }
+                    if progress_file.done.len() != before {
+                        progress_file.save(&self.cfg.state_dir, &self.cfg.spec.slot)?;
+                    }
                 }
                 _ = tokio::time::sleep_until(send_due.unwrap_or_else(Instant::now).into()), if send_due.is_some() => {
                     self.tenants.mark_dispatch_due();
@@ -202,7 +225,7 @@ impl Loop<'_> {
                     self.write_status_with(true, Some(p));
                 }
                 _ = shutdown.changed(), if !self.shutting_down => {
-                    tracing::info!("shutting down during the initial snapshot: it starts again at the next run");
+                    tracing::info!("shutting down during the initial snapshot: the next run completes it");
                     self.shutting_down = true;
                     self.tenants.cancel_retries();
                 }
@@ -283,16 +306,35 @@ fn read_change(
 }
 
 /// The file that says an initial snapshot of `slot` is under way: present from the slot's
-/// creation until every tenant's position is durable at its consistent point.
+/// creation until every tenant's position is durable at its consistent point (or the rest is
+/// recorded as backfills).
 fn marker(state_dir: &Path, slot: &str) -> PathBuf {
-    let name = super::status::status_path(state_dir, slot);
-    name.with_file_name(format!(
-        "snapshot-{}",
-        name.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("slot")
-            .trim_start_matches("status-")
-    ))
+    super::backfill::jobs::sibling(state_dir, slot, "snapshot")
+}
+
+/// What the marker holds: the snapshot's consistent point once reading began, and the tables
+/// every tenant has durably.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    #[serde(default)]
+    pub consistent_lsn: Option<String>,
+    #[serde(default)]
+    pub done: Vec<String>,
+}
+
+impl Progress {
+    fn save(&self, state_dir: &Path, slot: &str) -> anyhow::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self)?;
+        crate::checkpoint::write_durably(&marker(state_dir, slot), &bytes)
+    }
+
+    /// The marker of an interrupted snapshot of `slot` (an unreadable one counts as empty).
+    pub fn read(state_dir: &Path, slot: &str) -> Progress {
+        std::fs::read_to_string(marker(state_dir, slot))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Records that the initial snapshot of `slot` starts (before the slot is created, so that a

@@ -24,7 +24,26 @@ pub struct RunStatus {
     /// The initial snapshot, while it is being delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotStatus>,
+    /// Backfills recorded for this stream (running or waiting for the next run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backfills: Vec<BackfillStatus>,
     pub tenants: Vec<TenantStatus>,
+}
+
+/// Progress of one backfill.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BackfillStatus {
+    pub id: u64,
+    pub table: String,
+    pub tenants: Vec<String>,
+    /// `requested`, `new tenant` or `interrupted snapshot`.
+    pub reason: String,
+    /// Rows every tenant of the backfill has durably.
+    pub rows_done: u64,
+    /// From the catalog's statistics (`reltuples`): 0 for tables never analysed.
+    pub rows_estimated: u64,
+    pub rows_per_second: u64,
+    pub running: bool,
 }
 
 /// Progress of the initial snapshot.
@@ -80,6 +99,7 @@ impl RunStatus {
             received_lsn: received.to_string(),
             confirmed_lsn: confirmed.to_string(),
             snapshot: None,
+            backfills: Vec::new(),
             tenants,
         }
     }

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 
+use super::backfill::control::Asked;
+use super::backfill::Backfills;
 use super::durable::{Durability, DurableWriter};
 use super::failpoint;
 use super::status;
@@ -45,6 +47,9 @@ pub(super) struct Loop<'a> {
     pub walsender: Option<i32>,
     /// Why the connection failed while sending a status update, for the loop to act on.
     lost: Option<WireError>,
+    pub backfills: Backfills,
+    /// Backfill requests from the control socket.
+    pub requests: Option<mpsc::Receiver<Asked>>,
 }
 
 impl<'a> Loop<'a> {
@@ -55,6 +60,7 @@ impl<'a> Loop<'a> {
         protocol: u32,
         tenants: Tenants,
         outcomes: mpsc::UnboundedReceiver<Outcome>,
+        backfills: Backfills,
     ) -> Loop<'a> {
         let spill = cfg.state_dir.join("spill");
         Loop {
@@ -72,6 +78,8 @@ impl<'a> Loop<'a> {
             past_stop: false,
             walsender: None,
             lost: None,
+            backfills,
+            requests: None,
         }
     }
 
@@ -159,6 +167,7 @@ impl<'a> Loop<'a> {
                 written = self.durability.finished(), if self.durability.writing() => {
                     self.durability.became_durable(&mut self.tenants, written?);
                     self.send_status(&mut stream, false).await?;
+                    self.move_backfills();
                 }
                 // A tenant's small batch has waited long enough: the next turn sends it.
                 _ = tokio::time::sleep_until(send_due.unwrap_or_else(Instant::now).into()), if send_due.is_some() => {
@@ -170,8 +179,27 @@ impl<'a> Loop<'a> {
                 _ = ticker.tick() => {
                     self.durability.begin(&self.tenants);
                     self.send_status(&mut stream, false).await?;
+                    self.start_backfills().await;
+                    self.move_backfills();
                     self.report();
                 }
+                event = self.backfills.next_event() => {
+                    if let Some(event) = event {
+                        self.backfills.on_event(event);
+                    }
+                }
+                asked = next_request(&mut self.requests), if self.requests.is_some() => match asked {
+                    Some(asked) => {
+                        let answer = self.on_backfill_request(asked.request).await;
+                        match &answer {
+                            Ok(m) => tracing::info!("{m}"),
+                            Err(e) => tracing::warn!("backfill refused: {e}"),
+                        }
+                        let _ = asked.reply.send(answer);
+                        self.move_backfills();
+                    }
+                    None => self.requests = None,
+                },
                 _ = shutdown.changed(), if !self.shutting_down => {
                     tracing::info!("shutting down: finishing the calls in flight");
                     self.shutting_down = true;
@@ -231,11 +259,28 @@ impl<'a> Loop<'a> {
     }
 
     async fn committed(&mut self, txn: Transaction) {
+        let marks = self.assembler.take_marks();
         if self.past_stop_at(txn.commit_lsn) {
             return;
         }
         self.transactions += 1;
+        self.backfills.observe(&txn);
+        if !marks.is_empty() {
+            // A backfill's reads go right before its high watermark's transaction.
+            for (ids, part) in self.backfills.on_marks(marks, &txn) {
+                self.tenants.offer_to(&ids, part).await;
+            }
+            self.move_backfills();
+        }
         self.tenants.offer(txn, true).await;
+    }
+
+    /// Records backfill progress that became durable and asks for the next chunks.
+    pub(super) fn move_backfills(&mut self) {
+        let tenants = &self.tenants;
+        if let Err(e) = self.backfills.tick(|id| tenants.durable_of(id)) {
+            tracing::warn!("could not record backfill progress: {e:#}");
+        }
     }
 
     /// Replays some of a committed streamed transaction; hands it to the tenants in parts so
@@ -260,6 +305,7 @@ impl<'a> Loop<'a> {
             self.assembler.apply(msg)?;
             if self.assembler.open_changes() >= PART {
                 if let Some(part) = self.assembler.take_part() {
+                    self.backfills.observe(&part);
                     self.tenants.offer(part, false).await;
                 }
                 return Ok(());
@@ -285,6 +331,7 @@ impl<'a> Loop<'a> {
         self.assembler.reset();
         self.blocks.clear();
         self.tenants.restart_from_durable();
+        self.backfills.restart();
     }
 
     /// Tells the server what is durable: the slot may move up to the least tenant position on
@@ -336,6 +383,7 @@ impl<'a> Loop<'a> {
             self.tenants.status(self.received),
         );
         status.snapshot = snapshot;
+        status.backfills = self.backfills.status();
         if let Err(e) = status::write(&self.cfg.state_dir, &status) {
             tracing::debug!("could not write the status file: {e}");
         }
@@ -357,6 +405,14 @@ async fn recv(
         )));
     }
     message
+}
+
+/// The next backfill request, or `None` when the control socket is gone.
+async fn next_request(requests: &mut Option<mpsc::Receiver<Asked>>) -> Option<Asked> {
+    match requests {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Looks up types a message refers to that the assembler does not know yet.

@@ -265,6 +265,13 @@ impl Tenant {
         Ok(())
     }
 
+    /// Whether the tenant's grants cover `schema.table` (a tenant without grants sees all).
+    pub fn sees(&self, schema: &str, table: &str) -> bool {
+        self.router
+            .as_ref()
+            .is_none_or(|r| r.grants().grant_for(schema, table).is_some())
+    }
+
     pub fn routes_everything(&self) -> bool {
         self.router.is_none()
     }
@@ -305,6 +312,14 @@ impl Tenant {
             // the spot, without queueing (most tenants, most transactions, with narrow grants).
             if last {
                 self.accepted = self.accepted.max(Lsn(txn.end_lsn));
+            } else if let Some(c) = txn.changes.last() {
+                // Nothing of this part is for us: it counts as accepted, so that progress
+                // measured in parts (the initial snapshot's tables) is not held up by tenants
+                // that see none of it.
+                self.partial = Some(Partial {
+                    end_lsn: end,
+                    seq: c.change.seq,
+                });
             }
             return Ok(());
         }

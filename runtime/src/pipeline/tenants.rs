@@ -126,6 +126,47 @@ impl Tenants {
         }
     }
 
+    /// Hands a part of a transaction to some tenants only (a backfill's reads, queued right
+    /// before the watermark transaction they belong to).
+    pub async fn offer_to(&mut self, ids: &[String], part: Transaction) {
+        self.dispatch_due = true;
+        let mut failed = Vec::new();
+        for (i, t) in self.list.iter_mut().enumerate() {
+            if ids.iter().any(|id| id == t.id()) {
+                if let Err(e) = t.offer_part(&part, false) {
+                    failed.push((i, e));
+                }
+            }
+        }
+        for (i, reason) in failed {
+            self.quarantine(i, reason).await;
+        }
+    }
+
+    /// The tenants' ids, in configuration order.
+    pub fn ids(&self) -> Vec<String> {
+        self.list.iter().map(|t| t.id().to_string()).collect()
+    }
+
+    /// Whether tenant `id` is granted `schema.table`; `None` when there is no such tenant.
+    pub fn sees(&self, id: &str, schema: &str, table: &str) -> Option<bool> {
+        let t = self.list.iter().find(|t| t.id() == id)?;
+        Some(t.sees(schema, table))
+    }
+
+    /// Whether every tenant has change `seq` of the transaction ending at `end` on disk.
+    pub fn all_cover(&self, end: Lsn, seq: u32) -> bool {
+        self.list.iter().all(|t| t.durable().covers(end, seq))
+    }
+
+    /// Tenant `id`'s position on disk.
+    pub fn durable_of(&self, id: &str) -> Option<Lsn> {
+        self.list
+            .iter()
+            .find(|t| t.id() == id)
+            .map(|t| t.durable().lsn)
+    }
+
     /// Sends each tenant's next batch if it may go now (`stopping`: nothing new is sent).
     pub async fn dispatch(&mut self, stopping: bool) {
         self.dispatch_due = false;

@@ -6,6 +6,7 @@
 //! together into "stream from this position". [`catalog`] reads table and type descriptions,
 //! [`conninfo`] parses the source URL once for both connections, [`tls`] decides TLS for both.
 
+pub mod backfill;
 pub mod catalog;
 pub mod conninfo;
 pub mod quote;

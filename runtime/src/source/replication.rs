@@ -48,7 +48,8 @@ pub async fn start(
         // non-streamed transaction can cost us.
         conn.simple_query("SET logical_decoding_work_mem = '16MB'")
             .await?;
-        format!("proto_version '{protocol}', streaming 'on'")
+        // `messages`: our backfill watermarks (logical messages) come through in commit order.
+        format!("proto_version '{protocol}', streaming 'on', messages 'true'")
     } else {
         "proto_version '1'".to_string()
     };
