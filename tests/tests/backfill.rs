@@ -313,3 +313,153 @@ async fn a_mistaken_backfill_is_one_line() {
     );
     r.terminate_ok().await;
 }
+
+/// Applies `lines` of every table: (table, id) → v.
+fn replay_tables(lines: &[Value]) -> BTreeMap<(String, i64), i64> {
+    let mut out = BTreeMap::new();
+    let mut tables: Vec<&str> = lines.iter().map(|l| table(l)).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for t in tables {
+        let mine: Vec<Value> = lines.iter().filter(|l| table(l) == t).cloned().collect();
+        for (id, v) in replay(&mine) {
+            out.insert((t.to_string(), id), v);
+        }
+    }
+    out
+}
+
+async fn tables_now(client: &Client, names: &[&str]) -> BTreeMap<(String, i64), i64> {
+    let mut out = BTreeMap::new();
+    for name in names {
+        for r in client
+            .query(&format!("SELECT id::int8, v::int8 FROM {name}"), &[])
+            .await
+            .expect("reading a table")
+        {
+            out.insert((name.to_string(), r.get(0)), r.get(1));
+        }
+    }
+    out
+}
+
+/// The key test with faults: an initial snapshot of two tables, then a backfill for one tenant,
+/// while the application updates (keys too), deletes and inserts at random; the run is killed
+/// during the backfill and started again. Each tenant's output, applied in order, is its
+/// granted view of the tables at the end.
+#[tokio::test]
+async fn snapshot_and_backfill_under_writes_key_changes_and_a_kill() {
+    let f = Fixture::new().await;
+    let rows: i64 = 60_000;
+    for t in ["t1", "t2"] {
+        f.exec(&format!(
+            "CREATE TABLE {t} (id int PRIMARY KEY, v int NOT NULL)"
+        ))
+        .await;
+        f.exec(&format!(
+            "INSERT INTO {t} SELECT g, 0 FROM generate_series(1, {rows}) g"
+        ))
+        .await;
+    }
+    let (a_out, b_out) = (
+        f.state.path().join("a.jsonl"),
+        f.state.path().join("b.jsonl"),
+    );
+    let mut file = f.tenants_file(vec![
+        Tenant::new("a", stdout_json())
+            .table("public.t1")
+            .table("public.t2")
+            .stdout(&a_out),
+        Tenant::new("b", stdout_json())
+            .table("public.t1")
+            .stdout(&b_out),
+    ]);
+    file.snapshot = Some("initial".into());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, url) = (stop.clone(), f.pg.url());
+        let mut rng = Rng::from_env("backfill kill");
+        tokio::spawn(async move {
+            let client = connect(&url).await;
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t = if rng.range(0, 2) == 0 { "t1" } else { "t2" };
+                let id = rng.range(1, rows as u64 + 5_000) as i32;
+                let other = rng.range(1, rows as u64 + 5_000) as i32;
+                let sql = match rng.range(0, 4) {
+                    0 => format!("UPDATE {t} SET v = v + 1 WHERE id = $1 AND $2 > 0"),
+                    1 => format!("DELETE FROM {t} WHERE id = $1 AND $2 > 0"),
+                    2 => format!("UPDATE {t} SET id = $2, v = v + 1 WHERE id = $1"),
+                    _ => format!(
+                        "INSERT INTO {t} VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = {t}.v + 1"
+                    ),
+                };
+                // A key change onto an existing key fails, as it would in an application.
+                let _ = client.execute(&sql, &[&id, &other]).await;
+                n += 1;
+            }
+            n
+        })
+    };
+    let r = f.start_tenants(&file, &[]).await;
+    wait_for_log(&r, "initial snapshot delivered").await;
+    let config = f.state.path().join("conduit.toml");
+    let asked = conduit_command(["backfill", "--config"])
+        .arg(&config)
+        .args(["--tenant", "b"])
+        .output()
+        .await
+        .expect("running backfill");
+    assert!(asked.status.success(), "{asked:?}");
+    // Killed once the first chunk is on disk for b and before the backfill ends.
+    let jobs = file.state_dir.join("backfill-conduit_e2e.json");
+    eventually(
+        "the backfill's first durable chunk",
+        line_deadline(),
+        async || {
+            let text = std::fs::read_to_string(&jobs).unwrap_or_default();
+            if text.contains("\"after\": [") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .await;
+    send_signal(r.pid(), "KILL");
+    let killed = r.wait_exit(exit_deadline()).await;
+    assert!(
+        !killed.stderr.contains("delivered to b"),
+        "killed too late to test the resume"
+    );
+
+    let r = f.start_tenants(&file, &[]).await;
+    wait_for_log(&r, "of public.t1 delivered to b").await;
+    assert!(
+        r.stderr().contains("starting after key"),
+        "resumed, not restarted"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.await.expect("the writer");
+    f.exec("INSERT INTO t1 VALUES (0, 0)").await;
+    wait_for_row(&[&a_out, &b_out], 0).await;
+    r.terminate_ok().await;
+
+    let (a, b) = (output(&a_out), output(&b_out));
+    let same = |got: BTreeMap<(String, i64), i64>, want: BTreeMap<(String, i64), i64>| {
+        let keys: std::collections::BTreeSet<_> = got.keys().chain(want.keys()).collect();
+        keys.into_iter()
+            .filter(|k| got.get(*k) != want.get(*k))
+            .take(10)
+            .map(|k| format!("{k:?}: sink {:?}, table {:?}", got.get(k), want.get(k)))
+            .collect::<Vec<_>>()
+    };
+    let a_diff = same(
+        replay_tables(&a),
+        tables_now(&f.client, &["t1", "t2"]).await,
+    );
+    assert!(a_diff.is_empty(), "tenant a ({writes} writes): {a_diff:#?}");
+    let b_diff = same(replay_tables(&b), tables_now(&f.client, &["t1"]).await);
+    assert!(b_diff.is_empty(), "tenant b ({writes} writes): {b_diff:#?}");
+}
