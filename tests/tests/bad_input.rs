@@ -324,7 +324,7 @@ async fn without_a_server() {
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
                  `source_env`, `slot`, `publication`, `tables`, `state_dir`, `max_wal_lag_mib`, \
                  `snapshot`, `snapshot_workers`, \
-                 `backfill_new_tenants`, `tenants`",
+                 `backfill_new_tenants`, `on_slot_lost`, `tenants`",
                 unknown_key.display()
             ),
         ),

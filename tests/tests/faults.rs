@@ -290,7 +290,45 @@ async fn an_invalidated_slot_stops_the_run_and_says_why() {
     assert!(!done.status.success(), "{}", done.stderr);
     let line = last_line(&done.stderr);
     assert!(
-        line.contains("invalidated") && line.contains("max_slot_wal_keep_size"),
+        line.contains("invalidated")
+            && line.contains("max_slot_wal_keep_size")
+            && line.contains("--on-slot-lost resnapshot"),
         "{line}"
+    );
+
+    // The opt-in: a new slot and a new snapshot, each table reset first.
+    let rows: i64 = query_value(&f.client, "SELECT count(*) FROM t")
+        .await
+        .parse()
+        .unwrap();
+    let mut again = f
+        .start(f.run_config().arg("--on-slot-lost").arg("resnapshot"))
+        .await;
+    let lines = again
+        .wait_for_lines(1 + rows as usize, line_deadline())
+        .await
+        .to_vec();
+    again.terminate_ok().await;
+    assert_eq!(op(&lines[0]), "truncate", "{}", short(&lines[0]));
+    let mut read: Vec<i64> = lines[1..]
+        .iter()
+        .filter(|l| op(l) == "read")
+        .filter_map(row_id)
+        .collect();
+    read.sort_unstable();
+    let mut want: Vec<i64> = f
+        .client
+        .query("SELECT id::int8 FROM t", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(read, want, "every row again, as reads");
+    assert_eq!(
+        f.slot_info().await.and_then(|s| s.plugin).as_deref(),
+        Some("pgoutput"),
+        "a new slot"
     );
 }

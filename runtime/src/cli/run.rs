@@ -8,7 +8,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::parse_key_value;
-use crate::config::{FileConfig, SnapshotMode};
+use crate::config::{FileConfig, OnSlotLost, SnapshotMode};
 use crate::error::SetupError;
 use crate::event::Lsn;
 use crate::launch::{self, plans_from_file, RunSpec, SinkSource, TenantPlan};
@@ -65,6 +65,12 @@ pub struct RunArgs {
     /// config file's `snapshot`].
     #[arg(long, value_enum)]
     pub snapshot: Option<SnapshotMode>,
+    /// When the server invalidated the slot (its WAL was removed) or the slot is gone: `fail`
+    /// with what to do, or `resnapshot`: a new slot and a new initial snapshot, each table
+    /// preceded by a truncate, so sinks see every row again [default: fail, or the config
+    /// file's `on_slot_lost`].
+    #[arg(long, value_enum)]
+    pub on_slot_lost: Option<OnSlotLost>,
     /// Connections reading the initial snapshot's tables side by side [default: 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub snapshot_workers: Option<u16>,
@@ -135,6 +141,7 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
         record: args.record.map(|file| (Arc::from("default"), file)),
         snapshot: args.snapshot.unwrap_or_default(),
         snapshot_workers: args.snapshot_workers.map_or(2, usize::from),
+        on_slot_lost: args.on_slot_lost.unwrap_or_default(),
         ..RunSpec::new(args.source, spec, state_dir, plans)
     }
 }
@@ -178,6 +185,7 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
             .or(file.snapshot_workers)
             .unwrap_or(2),
         backfill_new_tenants: file.backfill_new_tenants.unwrap_or(true),
+        on_slot_lost: args.on_slot_lost.or(file.on_slot_lost).unwrap_or_default(),
         ..RunSpec::new(source, spec, state_dir, plans)
     })
 }

@@ -67,6 +67,10 @@ pub struct FileConfig {
     /// that exist of the tables they are granted, by backfill (default true).
     #[serde(default)]
     pub backfill_new_tenants: Option<bool>,
+    /// What a run does when its slot was invalidated or dropped: `fail` (default) or
+    /// `resnapshot`; `--on-slot-lost` overrides it.
+    #[serde(default)]
+    pub on_slot_lost: Option<OnSlotLost>,
     /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -84,6 +88,19 @@ pub enum SnapshotMode {
     Never,
     /// Create the slot, deliver the snapshot, and stop.
     InitialOnly,
+}
+
+/// What a run does when the server has lost its slot's WAL (or the slot is gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnSlotLost {
+    /// Stop with an error that says what was lost and what to do. The default: changes are
+    /// missing, and only an operator can say whether the destination may be rebuilt.
+    #[default]
+    Fail,
+    /// Drop the slot, create a new one and deliver a new initial snapshot, each table preceded
+    /// by a `truncate`: sinks see every row again, as reads.
+    Resnapshot,
 }
 
 fn default_name() -> String {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
-pub use crate::config::SnapshotMode;
+pub use crate::config::{OnSlotLost, SnapshotMode};
 pub use plan::{check_grants, plans_from_file, MakeSink, SinkSource, TenantPlan};
 
 use crate::error::SetupError;
@@ -53,6 +53,8 @@ pub struct RunSpec {
     pub snapshot_workers: usize,
     /// Tenants new to an existing stream get its existing rows (see [`PipelineConfig`]).
     pub backfill_new_tenants: bool,
+    /// What to do when the slot was invalidated or dropped.
+    pub on_slot_lost: OnSlotLost,
 }
 
 impl RunSpec {
@@ -78,6 +80,7 @@ impl RunSpec {
             snapshot: SnapshotMode::default(),
             snapshot_workers: 2,
             backfill_new_tenants: true,
+            on_slot_lost: OnSlotLost::default(),
         }
     }
 }
@@ -138,6 +141,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
         &run.state_dir,
         &*store,
         run.snapshot,
+        run.on_slot_lost,
     )
     .await?;
     drop(store);

@@ -7,7 +7,7 @@ use tokio_postgres::Client;
 
 use crate::assemble::TypeRegistry;
 use crate::checkpoint::PositionStore;
-use crate::config::SnapshotMode;
+use crate::config::{OnSlotLost, SnapshotMode};
 use crate::error::SetupError;
 use crate::pipeline::snapshot as marker;
 use crate::pipeline::InitialSnapshot;
@@ -35,7 +35,30 @@ pub(super) async fn prepare(
     state_dir: &std::path::Path,
     store: &dyn PositionStore,
     mode: SnapshotMode,
+    on_lost: OnSlotLost,
 ) -> Result<Prepared, SetupError> {
+    let mut mode = mode;
+    if on_lost == OnSlotLost::Resnapshot && setup::slot_unusable(client, &spec.slot, store).await? {
+        // Changes are missing: rebuild every sink's copy from a new snapshot. The marker makes
+        // the restart path below reset each table (a truncate) before its reads.
+        tracing::warn!(
+            slot = %spec.slot,
+            "replication slot {:?} was invalidated or dropped and changes are missing: \
+             --on-slot-lost resnapshot creates a new slot and delivers a new snapshot; sinks get \
+             a truncate of each table, then its rows again",
+            spec.slot
+        );
+        setup::drop_slot(client, &spec.slot).await?;
+        store
+            .store(&BTreeMap::new())
+            .map_err(|e| SetupError::new(format!("{e:#}")))?;
+        let _ = std::fs::remove_file(crate::pipeline::backfill::jobs::path(state_dir, &spec.slot));
+        marker::started(state_dir, &spec.slot)
+            .map_err(|e| SetupError::new(format!("writing to {}: {e}", state_dir.display())))?;
+        if mode == SnapshotMode::Never {
+            mode = SnapshotMode::Initial;
+        }
+    }
     if mode == SnapshotMode::Never {
         setup::ensure_publication_and_slot(client, spec, store, true).await?;
         return Ok(Prepared::default());

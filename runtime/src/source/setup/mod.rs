@@ -16,7 +16,7 @@ pub use preflight::preflight;
 pub(crate) use publication::publishable_cte;
 pub use slot::{
     advance_released_slot, drop_slot, slot_active, slot_confirmed_lsn, slot_gone, slot_holder,
-    slot_lost, stream_id,
+    slot_lost, slot_unusable, stream_id,
 };
 
 use tokio_postgres::Client;

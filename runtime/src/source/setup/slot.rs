@@ -46,8 +46,29 @@ pub fn slot_lost(slot: &str) -> SetupError {
          further behind than max_slot_wal_keep_size allows and the WAL it needed was removed, so \
          changes are missing. Raise max_slot_wal_keep_size (or set it to -1), then drop the slot \
          with SELECT pg_drop_replication_slot('{slot}'), delete this stream's checkpoint file in \
-         the state directory, and run again to start afresh (resynchronise the destination)"
+         the state directory, and run again to start afresh (resynchronise the destination), or \
+         run with --on-slot-lost resnapshot to have that done with a new snapshot"
     ))
+}
+
+/// Whether `slot` cannot be streamed from any more: invalidated by the server (its WAL was
+/// removed), or gone while `checkpoint` holds positions in it.
+pub async fn slot_unusable(
+    client: &Client,
+    slot: &str,
+    checkpoint: &dyn PositionStore,
+) -> Result<bool, SetupError> {
+    let row = client
+        .query_opt(
+            "SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| sql_error("reading the slot's state", e))?;
+    Ok(match row {
+        Some(r) => r.get::<_, String>(0) == "lost",
+        None => checkpoint.load().map(|p| !p.is_empty()).unwrap_or(false),
+    })
 }
 
 pub(super) async fn ensure_slot(
