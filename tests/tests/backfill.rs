@@ -317,7 +317,7 @@ async fn a_mistaken_backfill_is_one_line() {
 /// Applies `lines` of every table: (table, id) → v.
 fn replay_tables(lines: &[Value]) -> BTreeMap<(String, i64), i64> {
     let mut out = BTreeMap::new();
-    let mut tables: Vec<&str> = lines.iter().map(|l| table(l)).collect();
+    let mut tables: Vec<&str> = lines.iter().map(table).collect();
     tables.sort_unstable();
     tables.dedup();
     for t in tables {
