@@ -23,12 +23,14 @@
 //!    CPU seconds (user + system) come from the kernel's `rusage` of that one child (`wait4`,
 //!    `measure.rs`). conduit-wasm's exit summary must account for every row of the shape, or the
 //!    run fails.
-//! 5. Commit-to-publish latency (`latency.rs`): first `pg_recvlogical` (test_decoding with
+//! 5. The initial snapshot of a 1,000,000-row table into the no-op sink against `COPY` of the
+//!    same table (`snapshot.rs`), with the shapes.
+//! 6. Commit-to-publish latency (`latency.rs`): first `pg_recvlogical` (test_decoding with
 //!    `include-timestamp=on`, the baseline), then `stdout-json`, each follows its own slot while
 //!    its own `pgbench -R` run commits single-row transactions at a steady rate (10k/s; 2k/s with
 //!    `--quick`); each line's commit time (`commit_time.rs`) is compared with the wall clock when
 //!    this process reads the line. `--latency-only` skips steps 3 and 4.
-//! 6. Prints a markdown report (machine, PostgreSQL version, date, load average, medians) and
+//! 7. Prints a markdown report (machine, PostgreSQL version, date, load average, medians) and
 //!    writes it to `target/bench/latest.md`; `--record` also puts it into BENCHMARKS.md
 //!    (`machine.rs`, `report.rs`).
 //!
@@ -42,6 +44,7 @@ mod measure;
 mod options;
 mod report;
 mod server;
+mod snapshot;
 mod throughput;
 
 use std::ffi::OsStr;
@@ -132,6 +135,12 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     for &shape in &opts.shapes {
         results.push(bench.shape(shape, &mut next_id)?);
     }
+    // The snapshot against COPY, with the shapes (not with --latency-only).
+    let snapshot = if opts.shapes.is_empty() {
+        None
+    } else {
+        Some(bench.snapshot()?)
+    };
     let latency = if opts.latency {
         bench.latency()?
     } else {
@@ -139,7 +148,7 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     };
     let mut machine = Machine::describe(&server, revision, load_before, load_average(), started);
     machine.state_dir = bench.state.display().to_string();
-    let report = report(&opts, &machine, &results, &latency);
+    let report = report(&opts, &machine, &results, &latency, snapshot.as_ref());
     println!("\n{report}");
     let latest = bench.work.join(if opts.quick {
         "latest-quick.md"

@@ -10,6 +10,7 @@ use std::path::Path;
 use super::latency::{Follower, Latency};
 use super::machine::Machine;
 use super::options::{Consumer, Options, Shape, CONSUMERS};
+use super::snapshot::SnapshotResult;
 use super::throughput::{Drain, ShapeResult};
 use super::TENANTS;
 use crate::Result;
@@ -18,7 +19,7 @@ use crate::Result;
 const BEGIN_MARK: &str = "<!-- bench:begin (written by `cargo xtask bench --record`) -->";
 const END_MARK: &str = "<!-- bench:end -->";
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n == 0 {
@@ -84,6 +85,7 @@ pub(super) fn report(
     m: &Machine,
     results: &[ShapeResult],
     latency: &[Latency],
+    snapshot: Option<&SnapshotResult>,
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(
@@ -125,6 +127,9 @@ pub(super) fn report(
     let mut targets = Vec::new();
     if !results.is_empty() {
         throughput_section(&mut r, &mut targets, opts, results);
+    }
+    if let Some(snapshot) = snapshot {
+        super::snapshot::section(&mut r, &mut targets, snapshot);
     }
     if !latency.is_empty() {
         latency_section(&mut r, &mut targets, opts, latency);
@@ -429,6 +434,7 @@ mod tests {
                 latency(Follower::Recvlogical, 1),
                 latency(Follower::StdoutJson, 7),
             ],
+            None,
         );
         assert!(text.starts_with("### `cargo xtask bench --latency-only` — 2026-11-24 01:13 UTC"));
         assert!(!text.contains("| shape |") && !text.contains("Median of"));
