@@ -103,7 +103,10 @@ pub(super) fn section(r: &mut String, targets: &mut Vec<String>, res: &SnapshotR
          to /dev/null, same table, same run.\n",
         count(res.rows)
     );
-    let _ = writeln!(r, "| reader | rows/s | × COPY | peak RSS MiB | CPU s | wall s |");
+    let _ = writeln!(
+        r,
+        "| reader | rows/s | × COPY | peak RSS MiB | CPU s | wall s |"
+    );
     let _ = writeln!(r, "|---|---:|---:|---:|---:|---:|");
     for (name, m, w) in [
         ("COPY (psql)", &res.copy, copy),
