@@ -3,6 +3,7 @@
 mod backfill;
 mod check;
 mod new_sink;
+mod progress;
 mod run;
 mod scratch_server;
 mod status;
@@ -108,12 +109,21 @@ pub fn init_logging(format: LogFormat) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         .with_target(false);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match format {
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder.with_writer(std::io::stderr).json().init(),
+        LogFormat::Text if terminal => {
+            // Snapshots and backfills get a progress bar, which log lines step around.
+            progress::enable();
+            builder
+                .with_writer(progress::LogWriter)
+                .with_ansi(true)
+                .init()
+        }
         LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
             .init(),
     }
 }

@@ -218,7 +218,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // still an orderly one.
     let (shutdown_tx, shutdown) = watch::channel(false);
     spawn_signal_handler(shutdown_tx)?;
-    let summary = launch::run(run, shutdown).await?;
+    super::progress::spawn(run.state_dir.clone(), run.spec.slot.clone());
+    let summary = launch::run(run, shutdown).await;
+    super::progress::clear();
+    let summary = summary?;
     match summary.slot_confirmed {
         Some(slot) if slot < summary.confirmed => tracing::warn!(
             transactions = summary.transactions,

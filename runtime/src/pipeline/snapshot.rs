@@ -113,7 +113,10 @@ impl Loop<'_> {
             rows_per_second: (seq as f64 / started.elapsed().as_secs_f64().max(0.001)) as u64,
         };
         let started = Instant::now();
-        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        // The status file (and so `status` and the progress bar) every second, a log line
+        // every fifth.
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut ticks = 0u64;
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seq: u64 = 0;
         let mut read_done = false;
@@ -211,7 +214,12 @@ impl Loop<'_> {
                     self.durability.begin(&self.tenants);
                 }
                 _ = ticker.tick() => {
+                    ticks += 1;
                     let p = progress(seq, tables_done, started);
+                    if ticks % 5 != 0 {
+                        self.write_status_with(true, Some(p));
+                        continue;
+                    }
                     let eta = estimate
                         .saturating_sub(seq)
                         .checked_div(p.rows_per_second)
@@ -234,6 +242,8 @@ impl Loop<'_> {
         for r in readers {
             r.abort();
         }
+        // The snapshot's progress leaves the status file (and the progress bar goes).
+        self.write_status(true);
         self.durability.now(&mut self.tenants).await?;
         if let SnapshotEnd::Complete = end {
             tracing::info!(
