@@ -105,3 +105,33 @@ async fn a_kill_during_the_snapshot_loses_nothing() {
         "every row, after the kill"
     );
 }
+
+/// A table large enough to be split: its block ranges are read side by side, and every row
+/// arrives exactly once.
+#[tokio::test]
+async fn a_large_table_is_read_in_ranges_side_by_side() {
+    let f = Fixture::new().await;
+    let rows = 150_000;
+    f.exec("CREATE TABLE big (id int PRIMARY KEY, v text)")
+        .await;
+    f.exec(&format!(
+        "INSERT INTO big SELECT g, repeat('y', 80) FROM generate_series(1, {rows}) g"
+    ))
+    .await;
+    let done = f
+        .run_config()
+        .snapshot(Some("initial-only"))
+        .arg("--snapshot-workers")
+        .arg("2")
+        .run_to_exit()
+        .await;
+    assert!(done.status.success(), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("1 tables in ") && !done.stderr.contains("1 tables in 1 parts"),
+        "split into ranges: {}",
+        done.stderr
+    );
+    let mut got = ids(&done.lines);
+    got.sort_unstable();
+    assert_eq!(got, (1..=rows as i64).collect::<Vec<_>>(), "each row once");
+}

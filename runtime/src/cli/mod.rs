@@ -121,10 +121,7 @@ pub fn init_logging(format: LogFormat) {
                 .with_ansi(true)
                 .init()
         }
-        LogFormat::Text => builder
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .init(),
+        LogFormat::Text => builder.with_writer(std::io::stderr).with_ansi(false).init(),
     }
 }
 

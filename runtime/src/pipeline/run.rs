@@ -187,6 +187,7 @@ pub async fn run(
                 taken_at: s.exported.taken_at,
                 tables: s.tables,
                 restarted: s.restarted,
+                split_tables: protocol >= 2,
             };
             match state.snapshot(source, &mut shutdown).await? {
                 SnapshotEnd::Stopped => break,

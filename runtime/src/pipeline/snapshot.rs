@@ -23,7 +23,7 @@ use super::stream_loop::Loop;
 use crate::assemble::{RelationInfo, RowChange, Transaction};
 use crate::event::{Change, Lsn, Operation, Value};
 use crate::source::conninfo::ConnInfo;
-use crate::source::snapshot::{SnapshotReader, SnapshotTable};
+use crate::source::snapshot::{BlockRange, SnapshotReader, SnapshotTable};
 
 /// Snapshot rows are reads (sinks built against contract 0.1.0 get them as inserts).
 const SNAPSHOT_OP: Operation = Operation::Read;
@@ -39,7 +39,55 @@ pub(super) enum SnapshotEnd {
 /// What the reading task sends: rows of a table, or that it is done with one.
 enum Piece {
     Rows(Arc<RelationInfo>, Vec<Vec<Value>>),
-    TableDone { name: String, rows: u64 },
+    UnitDone {
+        name: String,
+        rows: u64,
+        parts: usize,
+    },
+}
+
+/// A reader's piece of work: a table, or one block range of a large one.
+struct Unit {
+    table: Arc<SnapshotTable>,
+    range: Option<BlockRange>,
+    /// How many units the table was split into.
+    parts: usize,
+}
+
+/// Below this many blocks (8 MiB) a table is read whole.
+const MIN_RANGE_BLOCKS: u64 = 1024;
+
+/// The units of `tables`: a large table is split into block ranges (up to four per reader, at
+/// least [`MIN_RANGE_BLOCKS`] each) so that `workers` readers share it; the last range is open,
+/// so nothing the snapshot sees is left out.
+fn units(tables: Vec<SnapshotTable>, workers: usize, split: bool) -> VecDeque<Unit> {
+    let mut out = VecDeque::new();
+    for table in tables {
+        let table = Arc::new(table);
+        let n = if split && workers > 1 && !table.partitioned {
+            (table.blocks / MIN_RANGE_BLOCKS).min(4 * workers as u64) as usize
+        } else {
+            1
+        };
+        if n < 2 {
+            out.push_back(Unit {
+                table,
+                range: None,
+                parts: 1,
+            });
+            continue;
+        }
+        let step = table.blocks.div_ceil(n as u64);
+        for i in 0..n as u64 {
+            let end = (i + 1 < n as u64).then_some((i + 1) * step);
+            out.push_back(Unit {
+                table: table.clone(),
+                range: Some((i * step, end)),
+                parts: n,
+            });
+        }
+    }
+    out
 }
 
 /// Where the snapshot comes from.
@@ -51,6 +99,8 @@ pub struct SnapshotSource {
     pub tables: Vec<Arc<RelationInfo>>,
     /// Reset each table (a `truncate` before its reads): see [`super::InitialSnapshot`].
     pub restarted: bool,
+    /// Large tables may be read in block ranges side by side (TID range scans: PostgreSQL 14+).
+    pub split_tables: bool,
 }
 
 impl Loop<'_> {
@@ -72,13 +122,16 @@ impl Loop<'_> {
         let tables = first.describe(source.tables).await?;
         let estimate: u64 = tables.iter().map(|t| t.estimated_rows).sum();
         let tables_total = tables.len();
-        let workers = self.cfg.snapshot_workers.clamp(1, tables_total.max(1));
+        let queue = units(tables, self.cfg.snapshot_workers, source.split_tables);
+        let workers = self.cfg.snapshot_workers.clamp(1, queue.len().max(1));
         tracing::info!(
-            "initial snapshot at {cp}: {tables_total} tables, about {estimate} rows, {workers} \
-             reader(s)"
+            "initial snapshot at {cp}: {tables_total} tables in {} parts, about {estimate} rows, \
+             {workers} reader(s)",
+            queue.len()
         );
+        let mut parts_done: std::collections::HashMap<String, (usize, u64)> = Default::default();
         let (tx, mut pieces) = mpsc::channel::<anyhow::Result<Piece>>(2 * workers);
-        let queue = Arc::new(Mutex::new(tables.into_iter().collect::<VecDeque<_>>()));
+        let queue = Arc::new(Mutex::new(queue));
         let mut readers = Vec::with_capacity(workers);
         let mut first = Some(first);
         for _ in 0..workers {
@@ -174,7 +227,13 @@ impl Loop<'_> {
                         self.received = self.received.max(cp);
                         self.tenants.offer(part, false).await;
                     }
-                    Some(Ok(Piece::TableDone { name, rows })) => {
+                    Some(Ok(Piece::UnitDone { name, rows, parts })) => {
+                        let done = parts_done.entry(name.clone()).or_default();
+                        *done = (done.0 + 1, done.1 + rows);
+                        if done.0 < parts {
+                            continue;
+                        }
+                        let rows = done.1;
                         tables_done += 1;
                         finishing.push_back((seq.checked_sub(1).map(|s| s as u32), name.clone()));
                         tracing::info!("snapshot: {name}: {rows} rows read ({tables_done}/{tables_total} tables)");
@@ -216,7 +275,7 @@ impl Loop<'_> {
                 _ = ticker.tick() => {
                     ticks += 1;
                     let p = progress(seq, tables_done, started);
-                    if ticks % 5 != 0 {
+                    if !ticks.is_multiple_of(5) {
                         self.write_status_with(true, Some(p));
                         continue;
                     }
@@ -259,17 +318,18 @@ impl Loop<'_> {
 /// far reading runs ahead of the sinks).
 async fn read_tables(
     reader: &mut SnapshotReader,
-    queue: &Mutex<VecDeque<SnapshotTable>>,
+    queue: &Mutex<VecDeque<Unit>>,
     tx: &mpsc::Sender<anyhow::Result<Piece>>,
 ) -> anyhow::Result<()> {
     loop {
-        let Some(table) = queue.lock().expect("snapshot queue").pop_front() else {
+        let Some(unit) = queue.lock().expect("snapshot queue").pop_front() else {
             return Ok(());
         };
-        reader.start(&table).await?;
+        let table = &unit.table;
+        reader.start(table, unit.range).await?;
         let mut rows_read = 0u64;
         loop {
-            let rows = reader.next_rows(&table).await?;
+            let rows = reader.next_rows(table).await?;
             if rows.is_empty() {
                 break;
             }
@@ -282,9 +342,10 @@ async fn read_tables(
                 return Ok(());
             }
         }
-        let done = Piece::TableDone {
+        let done = Piece::UnitDone {
             name: table.relation.qualified_name(),
             rows: rows_read,
+            parts: unit.parts,
         };
         if tx.send(Ok(done)).await.is_err() {
             return Ok(());
@@ -364,4 +425,61 @@ pub fn completed(state_dir: &Path, slot: &str) {
 /// A run stopped or died during the initial snapshot of `slot`.
 pub fn interrupted(state_dir: &Path, slot: &str) -> bool {
     marker(state_dir, slot).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assemble::TypeRegistry;
+
+    fn table(blocks: u64, partitioned: bool) -> SnapshotTable {
+        SnapshotTable {
+            relation: RelationInfo::from_catalog(
+                1,
+                "public",
+                "t",
+                &[("id".into(), 23, true)],
+                &TypeRegistry::default(),
+            ),
+            partitioned,
+            estimated_rows: 0,
+            blocks,
+        }
+    }
+
+    #[test]
+    fn large_tables_are_split_into_ranges_that_cover_every_block() {
+        let u = units(vec![table(10_000, false), table(100, false)], 2, true);
+        let ranges: Vec<Option<BlockRange>> = u.iter().map(|u| u.range).collect();
+        assert_eq!(
+            ranges,
+            vec![
+                Some((0, Some(1250))),
+                Some((1250, Some(2500))),
+                Some((2500, Some(3750))),
+                Some((3750, Some(5000))),
+                Some((5000, Some(6250))),
+                Some((6250, Some(7500))),
+                Some((7500, Some(8750))),
+                Some((8750, None)),
+                None,
+            ]
+        );
+        assert!(u.iter().take(8).all(|u| u.parts == 8));
+        assert_eq!(
+            units(vec![table(10_000, false)], 1, true).len(),
+            1,
+            "one reader"
+        );
+        assert_eq!(
+            units(vec![table(10_000, true)], 2, true).len(),
+            1,
+            "partitioned"
+        );
+        assert_eq!(
+            units(vec![table(10_000, false)], 2, false).len(),
+            1,
+            "PostgreSQL < 14"
+        );
+    }
 }

@@ -87,7 +87,13 @@ pub struct SnapshotTable {
     pub partitioned: bool,
     /// The catalog's estimate of its rows (`reltuples`), for progress; 0 when never analysed.
     pub estimated_rows: u64,
+    /// Its heap's size in blocks when the snapshot was taken (0 for a partitioned table): the
+    /// rows the snapshot sees are all in these blocks, which can be read in ranges side by side.
+    pub blocks: u64,
 }
+
+/// A block range of a table, `[start, end)`; `end` `None`: to the end of the table.
+pub type BlockRange = (u64, Option<u64>);
 
 /// A transaction that sees the exported snapshot, reading one table after another.
 pub struct SnapshotReader {
@@ -126,7 +132,10 @@ impl SnapshotReader {
             let row = self
                 .client
                 .query_one(
-                    "SELECT relkind = 'p', GREATEST(reltuples, 0)::int8 FROM pg_class WHERE oid = $1",
+                    "SELECT relkind = 'p', GREATEST(reltuples, 0)::int8,
+                            CASE WHEN relkind = 'r' THEN pg_relation_size(oid)
+                                 / current_setting('block_size')::int8 ELSE 0 END
+                       FROM pg_class WHERE oid = $1",
                     &[&relation.relation.oid],
                 )
                 .await
@@ -137,18 +146,33 @@ impl SnapshotReader {
                 relation,
                 partitioned: row.get(0),
                 estimated_rows: row.get::<_, i64>(1) as u64,
+                blocks: row.get::<_, i64>(2) as u64,
             });
         }
         Ok(out)
     }
 
-    /// Starts reading `table`: its published columns, in the stream's order.
-    pub async fn start(&mut self, table: &SnapshotTable) -> Result<(), SetupError> {
+    /// Starts reading `table` (only the blocks of `range`, when given): its published columns,
+    /// in the stream's order. A block range is a TID range scan (PostgreSQL 14+), so several
+    /// connections can read one large table side by side.
+    pub async fn start(
+        &mut self,
+        table: &SnapshotTable,
+        range: Option<BlockRange>,
+    ) -> Result<(), SetupError> {
         let rel = &table.relation.relation;
         let columns: Vec<String> = rel.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let only = if table.partitioned { "" } else { "ONLY " };
+        let blocks = match range {
+            None => String::new(),
+            Some((start, end)) => format!(
+                " WHERE ctid >= '({start},0)'::tid{}",
+                end.map(|e| format!(" AND ctid < '({e},0)'::tid"))
+                    .unwrap_or_default()
+            ),
+        };
         let sql = format!(
-            "{}DECLARE conduit_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {only}{}.{}",
+            "{}DECLARE conduit_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {only}{}.{}{blocks}",
             if self.cursor_open {
                 "CLOSE conduit_snapshot; "
             } else {
