@@ -345,12 +345,12 @@ async fn tables_now(client: &Client, names: &[&str]) -> BTreeMap<(String, i64), 
 
 /// The key test with faults: an initial snapshot of two tables, then a backfill for one tenant,
 /// while the application updates (keys too), deletes and inserts at random; the run is killed
-/// during the backfill and started again. Each tenant's output, applied in order, is its
+/// during the snapshot and again during the backfill, and started again each time. Each tenant's output, applied in order, is its
 /// granted view of the tables at the end.
 #[tokio::test]
 async fn snapshot_and_backfill_under_writes_key_changes_and_a_kill() {
     let f = Fixture::new().await;
-    let rows: i64 = 60_000;
+    let rows: i64 = 100_000;
     for t in ["t1", "t2"] {
         f.exec(&format!(
             "CREATE TABLE {t} (id int PRIMARY KEY, v int NOT NULL)"
@@ -402,9 +402,46 @@ async fn snapshot_and_backfill_under_writes_key_changes_and_a_kill() {
             n
         })
     };
-    let r = f.start_tenants(&file, &[]).await;
-    wait_for_log(&r, "initial snapshot delivered").await;
+    // Killed during the initial snapshot: the next run keeps the slot and completes the
+    // tables not done by backfill.
     let config = f.state.path().join("conduit.toml");
+    file.write(&config);
+    let first = Running::spawn(config_command(&config, &[]));
+    eventually(
+        "the snapshot under way",
+        line_deadline(),
+        async || match output(&a_out).len() {
+            0 => Err("no line yet"),
+            _ => Ok(()),
+        },
+    )
+    .await;
+    send_signal(first.pid(), "KILL");
+    let killed = first.wait_exit(exit_deadline()).await;
+    assert!(
+        !killed.stderr.contains("initial snapshot delivered"),
+        "killed too late to test the snapshot's resume"
+    );
+    let jobs = file.state_dir.join("backfill-conduit_e2e.json");
+    let r = f.start_tenants(&file, &[]).await;
+    assert!(
+        r.stderr().contains("completed by backfill"),
+        "{}",
+        r.stderr()
+    );
+    eventually(
+        "the snapshot's backfills to finish",
+        line_deadline(),
+        async || {
+            if jobs.exists() {
+                Err(std::fs::read_to_string(&jobs).unwrap_or_default())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+
     let asked = conduit_command(["backfill", "--config"])
         .arg(&config)
         .args(["--tenant", "b"])
@@ -413,7 +450,6 @@ async fn snapshot_and_backfill_under_writes_key_changes_and_a_kill() {
         .expect("running backfill");
     assert!(asked.status.success(), "{asked:?}");
     // Killed once the first chunk is on disk for b and before the backfill ends.
-    let jobs = file.state_dir.join("backfill-conduit_e2e.json");
     eventually(
         "the backfill's first durable chunk",
         line_deadline(),
