@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::FileConfig;
 use crate::error::SetupError;
 use crate::pipeline::backfill::control::{self, Request};
 
@@ -33,17 +32,7 @@ pub struct BackfillArgs {
 }
 
 pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
-    let (state_dir, slot) = match &args.config {
-        Some(path) => {
-            let file = FileConfig::load(path)?;
-            (args.state_dir.or(file.state_dir), file.slot)
-        }
-        None => (
-            args.state_dir,
-            args.slot.unwrap_or_else(|| "conduit".into()),
-        ),
-    };
-    let state_dir = state_dir.unwrap_or_else(super::run::default_state_dir);
+    let (state_dir, slot) = super::run_location(args.config.as_deref(), args.state_dir, args.slot)?;
     let request = Request {
         tenant: args.tenant,
         tables: args.tables,

@@ -69,12 +69,18 @@ pub enum Command {
     /// Deliver the rows that already exist of some tables to some tenants, as reads, while the
     /// run keeps streaming (asks the running `run` with the same state directory and slot).
     Backfill(backfill::BackfillArgs),
-    /// Show the tenants of a run, from its status file.
+    /// Show a run's tenants, snapshot and backfills, from its status file; exits non-zero
+    /// when the run that wrote it is gone.
     Status {
+        /// The run's configuration file (for its state_dir and slot).
+        #[arg(long, conflicts_with = "slot")]
+        config: Option<PathBuf>,
+        /// The run's state directory [default: the config file's, else .conduit-wasm].
         #[arg(long, env = "CONDUIT_STATE_DIR")]
         state_dir: Option<PathBuf>,
-        #[arg(long, default_value = "conduit")]
-        slot: String,
+        /// The run's replication slot [default: conduit].
+        #[arg(long)]
+        slot: Option<String>,
         /// Print the status file as JSON.
         #[arg(long)]
         json: bool,
@@ -91,15 +97,32 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => new_sink::new(args),
         Command::Validate { config, source } => validate::validate(&config, source).await,
         Command::Status {
+            config,
             state_dir,
             slot,
             json,
-        } => status::status(
-            &state_dir.unwrap_or_else(run::default_state_dir),
-            &slot,
-            json,
-        ),
+        } => {
+            let (state_dir, slot) = run_location(config.as_deref(), state_dir, slot)?;
+            status::status(&state_dir, &slot, json)
+        }
     }
+}
+
+/// The state directory and slot of a run: from its configuration file, else the flags, else
+/// the defaults (`backfill` and `status`).
+fn run_location(
+    config: Option<&std::path::Path>,
+    state_dir: Option<PathBuf>,
+    slot: Option<String>,
+) -> Result<(PathBuf, String), SetupError> {
+    let (state_dir, slot) = match config {
+        Some(path) => {
+            let file = crate::config::FileConfig::load(path)?;
+            (state_dir.or(file.state_dir), file.slot)
+        }
+        None => (state_dir, slot.unwrap_or_else(|| "conduit".into())),
+    };
+    Ok((state_dir.unwrap_or_else(run::default_state_dir), slot))
 }
 
 /// Logs go to stderr (stdout belongs to the sink), at `info` unless `RUST_LOG` says otherwise.

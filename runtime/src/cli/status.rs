@@ -20,11 +20,18 @@ pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs().saturating_sub(s.updated_at))
         .unwrap_or(0);
+    // A run rewrites its status every second; one that stopped writing, or whose process is
+    // gone, was killed (`kill -9`, a crash, an OOM kill) and never said it stopped.
+    let gone = s.running && (age > STALE_SECS || !process_alive(s.pid));
     println!(
         "slot {} publication {}: {} (pid {}, updated {age}s ago); received {}, confirmed {}",
         s.slot,
         s.publication,
-        if s.running { "running" } else { "stopped" },
+        match (s.running, gone) {
+            (true, false) => "running",
+            (true, true) => "NOT RUNNING (its process is gone)",
+            (false, _) => "stopped",
+        },
         s.pid,
         s.received_lsn,
         s.confirmed_lsn
@@ -80,5 +87,29 @@ pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
             t.reason.as_deref().unwrap_or("")
         );
     }
+    if gone {
+        return Err(SetupError::new(format!(
+            "the run of slot {slot:?} is not running: process {} is gone or stopped writing its \
+             status {age}s ago without stopping cleanly; start it again (nothing is lost: it \
+             resumes from its checkpoint)",
+            s.pid
+        ))
+        .into());
+    }
     Ok(())
+}
+
+/// A status older than this, from a run that says it is running, means the run is gone.
+const STALE_SECS: u64 = 10;
+
+/// Whether process `pid` exists (and is not a zombie).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses: `Z` is a zombie, `X` dead.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
 }

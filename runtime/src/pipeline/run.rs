@@ -215,6 +215,9 @@ pub async fn run(
             }
         };
         tracing::info!(slot = %cfg.spec.slot, publication = %cfg.spec.publication, "streaming from {start}");
+        if let Ok(Some(at)) = setup::slot_confirmed_lsn(&state.client, &cfg.spec.slot).await {
+            state.tenants.set_floor(at);
+        }
         // Ours while we stream: at the end, the one walsender we may stop to free the slot.
         state.walsender = setup::slot_holder(&state.client, &cfg.spec.slot)
             .await

@@ -156,8 +156,8 @@ impl Tenant {
 
     /// Warns (at most once a minute) when this tenant holds back more than `limit` bytes of WAL
     /// behind `received`.
-    pub fn warn_lag(&mut self, received: Lsn, limit: u64) {
-        let lag = received.0.saturating_sub(self.durable.lsn.0);
+    pub fn warn_lag(&mut self, received: Lsn, floor: Lsn, limit: u64) {
+        let lag = received.0.saturating_sub(self.durable.lsn.max(floor).0);
         let recently = self
             .lag_warned
             .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
@@ -173,8 +173,8 @@ impl Tenant {
         }
     }
 
-    /// This tenant's line of the status file.
-    pub fn status(&self, received: Lsn) -> TenantStatus {
+    /// This tenant's line of the status file (lag from `floor` for a tenant that has none yet).
+    pub fn status(&self, received: Lsn, floor: Lsn) -> TenantStatus {
         let (state, reason) = match &self.state {
             TenantState::Active => ("active", None),
             TenantState::Quarantined { reason } => ("quarantined", Some(reason.clone())),
@@ -188,7 +188,7 @@ impl Tenant {
             spilled_changes: self.spilled_changes(),
             delivered_changes: self.stats.delivered_changes,
             delivered_batches: self.stats.delivered_batches,
-            lag_bytes: received.0.saturating_sub(self.durable.lsn.0),
+            lag_bytes: received.0.saturating_sub(self.durable.lsn.max(floor).0),
         }
     }
 

@@ -27,6 +27,8 @@ pub(super) struct Tenants {
     /// of the loop read a message that completes nothing (Begin, Relation, a row), and visiting a
     /// hundred tenants on each of them was a fifth of the loop's time.
     dispatch_due: bool,
+    /// See [`Tenants::set_floor`].
+    floor: Lsn,
 }
 
 impl Tenants {
@@ -56,6 +58,7 @@ impl Tenants {
             next_token: 0,
             send_due: None,
             dispatch_due: true,
+            floor: Lsn(0),
         }
     }
 
@@ -271,13 +274,23 @@ impl Tenants {
     }
 
     pub fn warn_lag(&mut self, received: Lsn, limit: u64) {
+        let floor = self.floor;
         for t in &mut self.list {
-            t.warn_lag(received, limit);
+            t.warn_lag(received, floor, limit);
         }
     }
 
     pub fn status(&self, received: Lsn) -> Vec<TenantStatus> {
-        self.list.iter().map(|t| t.status(received)).collect()
+        self.list
+            .iter()
+            .map(|t| t.status(received, self.floor))
+            .collect()
+    }
+
+    /// Where the slot stood when streaming began: a tenant without a position yet lags from
+    /// there, not from 0/0 (which would count the server's whole WAL history as lag).
+    pub fn set_floor(&mut self, floor: Lsn) {
+        self.floor = self.floor.max(floor);
     }
 
     /// Stops every sink (calling its `close`).
