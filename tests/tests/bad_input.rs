@@ -681,6 +681,14 @@ async fn with_a_server() {
     cases.extend(grant_cases.into_iter().flatten());
     check_table(cases).await;
 
+    // The sink that rejected its configuration was connected after the slot was created (so that
+    // nothing committed during a long compile is missed); the failed run dropped it again.
+    assert_eq!(
+        slot_info(&f.client, "bad_input").await,
+        None,
+        "a failed run left its new slot behind"
+    );
+
     // The first process was not disturbed.
     assert!(first.is_running(), "the first process still runs");
     f.exec("INSERT INTO t VALUES (1, 'one')").await;

@@ -13,7 +13,9 @@ use crate::error::SetupError;
 use crate::pipeline::worker::RetryPolicy;
 use crate::pipeline::Sink;
 use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
-use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
+use crate::sandbox::{
+    inspect_file, precheck_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
+};
 use crate::source::catalog::{self, load_types};
 use crate::source::setup::StreamSpec;
 
@@ -55,12 +57,28 @@ pub struct TenantPlan {
 }
 
 impl TenantPlan {
-    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
-    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
-        let who = |e: String| match &self.grants {
+    /// An error about this tenant's sink: named by the tenant when there are several.
+    fn who(&self, e: String) -> SetupError {
+        match &self.grants {
             Some(_) => SetupError::new(format!("tenant {:?}: {e}", &*self.id)),
             None => SetupError::new(e),
-        };
+        }
+    }
+
+    /// Checks the sink file without compiling it ([`precheck_file`]): what `run` can say about
+    /// a sink before it touches the database.
+    pub fn precheck(&self) -> Result<(), SetupError> {
+        match &self.sink {
+            SinkSource::Component(path) => precheck_file(path)
+                .map(drop)
+                .map_err(|e| self.who(e.to_string())),
+            SinkSource::InProcess { .. } => Ok(()),
+        }
+    }
+
+    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
+    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
+        let who = |e: String| self.who(e);
         let path = match &self.sink {
             SinkSource::Component(path) => path,
             SinkSource::InProcess { make, .. } => return Ok(make()),
