@@ -133,7 +133,8 @@ pub async fn check_grants(
     }
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
-    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let tables = catalog::stream_tables(client, spec, &types).await?;
+    let partitions = Arc::new(catalog::partition_ancestors(client).await?);
     let mut routers = Vec::new();
     for plan in plans {
         let Some(grants) = &plan.grants else {
@@ -141,7 +142,8 @@ pub async fn check_grants(
             continue;
         };
         let parsed = TenantGrants::new(plan.id.to_string(), grants)
-            .map_err(|e| SetupError::new(e.to_string()))?;
+            .map_err(|e| SetupError::new(e.to_string()))?
+            .with_partitions(partitions.clone());
         for warning in parsed.check(&tables).map_err(|e| match e {
             RouteError::UnknownTable { .. } => SetupError::new(format!(
                 "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",

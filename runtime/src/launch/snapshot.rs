@@ -85,7 +85,7 @@ pub(super) async fn prepare(
     );
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
-    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let tables = catalog::stream_tables(client, spec, &types).await?;
     Ok(Prepared {
         initial: Some(InitialSnapshot {
             exported,
