@@ -551,6 +551,9 @@ async fn with_a_server() {
         "CREATE ROLE cdc LOGIN REPLICATION;
          CREATE TABLE t2 (id int PRIMARY KEY);
          CREATE TABLE nopk (a int);
+         CREATE TABLE parted (id int, region text, PRIMARY KEY (id, region))
+             PARTITION BY LIST (region);
+         CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu');
          GRANT SELECT ON ALL TABLES IN SCHEMA public TO cdc;
          CREATE PUBLICATION shop FOR TABLE t;",
     )
@@ -641,8 +644,8 @@ async fn with_a_server() {
             ],
             "error: role \"cdc\" may not create publication \"conduit\" (permission denied for \
              database postgres): have a superuser run CREATE PUBLICATION \"conduit\" FOR TABLE \
-             public.t, public.t2 WITH (publish_via_partition_root = true); then run again, or \
-             pass --publication with an existing publication",
+             public.parted, public.t, public.t2 WITH (publish_via_partition_root = true); then \
+             run again, or pass --publication with an existing publication",
         ),
         case(
             "misspelt --publication",
@@ -704,6 +707,17 @@ async fn with_a_server() {
             "tenant \"acme\": grant 1: table public.no_such_table does not exist or is not in the \
              publication: fix the table in the grant (schema.table), or add it to publication \
              \"bad_input\"",
+        ),
+        both(
+            [
+                "grant: a partition of a table published via its root (run)",
+                "grant: a partition of a table published via its root (validate)",
+            ],
+            &grant("partition.toml", "tables = [\"public.parted_eu\"]"),
+            "tenant \"acme\": grant 1: table public.parted_eu is a partition of public.parted, and \
+             publication \"bad_input\" publishes its changes under public.parted: grant \
+             public.parted instead (a where-clause on the partition key keeps one partition's \
+             rows)",
         ),
         both(
             [

@@ -12,7 +12,7 @@ use crate::config::FileConfig;
 use crate::error::SetupError;
 use crate::pipeline::worker::RetryPolicy;
 use crate::pipeline::Sink;
-use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
+use crate::route::{Grant, Partitions, RouteError, TenantGrants, TenantRouter};
 use crate::sandbox::{
     inspect_file, precheck_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
 };
@@ -144,11 +144,26 @@ pub async fn check_grants(
         let parsed = TenantGrants::new(plan.id.to_string(), grants)
             .map_err(|e| SetupError::new(e.to_string()))?
             .with_partitions(partitions.clone());
-        for warning in parsed.check(&tables).map_err(|e| match e {
-            RouteError::UnknownTable { .. } => SetupError::new(format!(
-                "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",
-                spec.publication
-            )),
+        for warning in parsed.check(&tables).map_err(|e| match &e {
+            RouteError::UnknownTable {
+                tenant,
+                grant,
+                pattern,
+            } => match root_of(&partitions, pattern)
+                .filter(|root| tables.iter().any(|t| t.qualified_name() == *root))
+            {
+                // The root is published, via the root: no change carries the partition's name.
+                Some(root) => SetupError::new(format!(
+                    "tenant {tenant:?}: grant {grant}: table {pattern} is a partition of {root}, \
+                     and publication {:?} publishes its changes under {root}: grant {root} \
+                     instead (a where-clause on the partition key keeps one partition's rows)",
+                    spec.publication
+                )),
+                None => SetupError::new(format!(
+                    "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",
+                    spec.publication
+                )),
+            },
             e => SetupError::new(e.to_string()),
         })? {
             tracing::warn!(tenant = %plan.id, "{warning}");
@@ -156,4 +171,12 @@ pub async fn check_grants(
         routers.push(Some(TenantRouter::new(parsed)));
     }
     Ok(routers)
+}
+
+/// The root of the partition a grant's exact pattern names (`schema.table`), if it is one.
+fn root_of(partitions: &Partitions, pattern: &str) -> Option<String> {
+    partitions.iter().find_map(|((schema, table), up)| {
+        let (root_schema, root) = up.last()?;
+        (format!("{schema}.{table}") == pattern).then(|| format!("{root_schema}.{root}"))
+    })
 }
