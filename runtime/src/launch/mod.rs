@@ -2,9 +2,9 @@
 //!
 //! [`run`] does what `conduit-wasm run` does between parsing its flags and printing its
 //! summary: check every sink file, check the source and every grant, create the publication and
-//! the slot, compile every sink and start each tenant's sink thread, and stream until stopped. The CLI only builds a
-//! [`RunSpec`] (from flags or a config file) and calls it; in-process tests call it too, with
-//! in-process sinks ([`SinkSource::InProcess`]) and positions kept in memory.
+//! the slot, compile every sink and start each tenant's sink thread, and stream until stopped.
+//! The CLI only builds a [`RunSpec`] (from flags or a config file) and calls it; in-process tests
+//! call it too, with in-process sinks ([`SinkSource::InProcess`]) and positions kept in memory.
 
 pub mod demo;
 mod plan;
