@@ -79,7 +79,9 @@ fn batch(size: usize, columns: usize) -> Batch {
 fn publish(c: &mut Criterion) {
     let wasm = std::fs::read(noop_sink()).expect("reading noop.wasm");
     let engine = SandboxEngine::new(None).expect("engine");
-    let component = engine.compile(&wasm).expect("compiling noop.wasm");
+    let component = engine
+        .compile(&wasm, "noop.wasm")
+        .expect("compiling noop.wasm");
     let mut sink = SinkInstance::new(
         &engine,
         &component,

@@ -43,6 +43,13 @@ fn run_args(sink: &Path, source: &str, state: &Path) -> Vec<OsString> {
     ]
 }
 
+/// [`run_args`] with another `--publication`.
+fn publication(mut args: Vec<OsString>, name: &str) -> Vec<OsString> {
+    assert_eq!(args[6], "--publication");
+    args[7] = name.into();
+    args
+}
+
 fn with(mut args: Vec<OsString>, more: &[&str]) -> Vec<OsString> {
     args.extend(more.iter().map(OsString::from));
     args
@@ -322,8 +329,8 @@ async fn without_a_server() {
             &unknown_key,
             &format!(
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
-                 `source_env`, `slot`, `publication`, `tables`, `state_dir`, `max_wal_lag_mib`, \
-                 `snapshot`, `snapshot_workers`, \
+                 `source_env`, `slot`, `publication`, `tables`, `publish_via_partition_root`, \
+                 `state_dir`, `max_wal_lag_mib`, `snapshot`, `snapshot_workers`, \
                  `backfill_new_tenants`, `on_slot_lost`, `tenants`",
                 unknown_key.display()
             ),
@@ -468,6 +475,20 @@ async fn with_a_server() {
          GRANT SELECT ON t TO app;",
     )
     .await;
+    // A role as a DBA would give a change-data-capture tool: REPLICATION and SELECT, but no
+    // CREATE on the database, so it cannot create a publication. A second keyed table and a
+    // key-less one (which the publication we would create leaves out), and a publication.
+    f.exec(
+        "CREATE ROLE cdc LOGIN REPLICATION;
+         CREATE TABLE t2 (id int PRIMARY KEY);
+         CREATE TABLE nopk (a int);
+         CREATE TABLE parted (id int, region text, PRIMARY KEY (id, region))
+             PARTITION BY LIST (region);
+         CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu');
+         GRANT SELECT ON ALL TABLES IN SCHEMA public TO cdc;
+         CREATE PUBLICATION shop FOR TABLE t;",
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let json_sink = stdout_json();
@@ -541,6 +562,50 @@ async fn with_a_server() {
             ),
         ),
         case(
+            "role may not create the publication",
+            vec![
+                OsString::from("run"),
+                json_sink.clone().into(),
+                "--source".into(),
+                f.pg.url_for("cdc", None, "postgres").into(),
+                "--slot".into(),
+                "bad_input".into(),
+                "--state-dir".into(),
+                state.clone().into(),
+            ],
+            "error: role \"cdc\" may not create publication \"conduit\" (permission denied for \
+             database postgres): have a superuser run CREATE PUBLICATION \"conduit\" FOR TABLE \
+             public.parted, public.t, public.t2 WITH (publish_via_partition_root = true); then \
+             run again, or pass --publication with an existing publication",
+        ),
+        case(
+            "misspelt --publication",
+            with(
+                publication(
+                    run_args(&json_sink, &f.pg.url_for("cdc", None, "postgres"), &state),
+                    "shpo",
+                ),
+                &["--tables", "t"],
+            ),
+            "error: publication \"shpo\" does not exist, and role \"cdc\" may not create it \
+             (permission denied for database postgres): if the name is misspelt, fix it (this \
+             database has \"bad_input\", \"conduit_e2e_pub\", \"shop\"); otherwise have a \
+             superuser run CREATE PUBLICATION \"shpo\" FOR TABLE public.t WITH \
+             (publish_via_partition_root = true); then run again",
+        ),
+        case(
+            "--tables disagrees with an existing publication",
+            with(
+                publication(run_args(&json_sink, &url, &state), "shop"),
+                &["--tables", "t2"],
+            ),
+            "error: --tables disagrees with the existing publication \"shop\": it does not \
+             publish public.t2, and it publishes public.t, which --tables leaves out; --tables \
+             only chooses the tables of a publication that run creates, so leave --tables out to \
+             stream what \"shop\" publishes, or make it agree: ALTER PUBLICATION \"shop\" ADD \
+             TABLE public.t2; ALTER PUBLICATION \"shop\" DROP TABLE public.t",
+        ),
+        case(
             "sink rejects its config",
             run_args(&sink("filter-reshape"), &url, &state),
             format!(
@@ -573,6 +638,17 @@ async fn with_a_server() {
             "tenant \"acme\": grant 1: table public.no_such_table does not exist or is not in the \
              publication: fix the table in the grant (schema.table), or add it to publication \
              \"bad_input\"",
+        ),
+        both(
+            [
+                "grant: a partition of a table published via its root (run)",
+                "grant: a partition of a table published via its root (validate)",
+            ],
+            &grant("partition.toml", "tables = [\"public.parted_eu\"]"),
+            "tenant \"acme\": grant 1: table public.parted_eu is a partition of public.parted, and \
+             publication \"bad_input\" publishes its changes under public.parted: grant \
+             public.parted instead (a where-clause on the partition key keeps one partition's \
+             rows)",
         ),
         both(
             [
@@ -611,6 +687,14 @@ async fn with_a_server() {
     ];
     cases.extend(grant_cases.into_iter().flatten());
     check_table(cases).await;
+
+    // The sink that rejected its configuration was connected after the slot was created (so that
+    // nothing committed during a long compile is missed); the failed run dropped it again.
+    assert_eq!(
+        slot_info(&f.client, "bad_input").await,
+        None,
+        "a failed run left its new slot behind"
+    );
 
     // The first process was not disturbed.
     assert!(first.is_running(), "the first process still runs");

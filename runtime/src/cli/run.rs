@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(required_unless_present = "config", conflicts_with = "config")]
     pub sink: Option<PathBuf>,
     /// A configuration file with one source and many tenants (see README).
-    #[arg(long, conflicts_with_all = ["slot", "publication", "tables", "sink_config", "memory_mib", "call_deadline_ms", "max_batch", "batch_wait_ms", "allow_http"])]
+    #[arg(long, conflicts_with_all = ["slot", "publication", "tables", "publish_via_partition_root", "sink_config", "memory_mib", "call_deadline_ms", "max_batch", "batch_wait_ms", "allow_http"])]
     pub config: Option<PathBuf>,
     /// PostgreSQL URL, e.g. postgres://user:password@host:5432/db. Without it (and without one
     /// in --config), a scratch local PostgreSQL with a demo table is started.
@@ -37,6 +37,11 @@ pub struct RunArgs {
     /// Tables for a publication we create (schema.table or table); default all tables.
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Whether a publication we create publishes the changes of a partitioned table under the
+    /// root table's name (publish_via_partition_root; PostgreSQL 13+) rather than each
+    /// partition's [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub publish_via_partition_root: Option<bool>,
     /// Where checkpoints, the status file and the compiled-component cache live.
     #[arg(long, env = "CONDUIT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -111,8 +116,10 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     let spec = StreamSpec {
         slot: args.slot.unwrap_or_else(|| "conduit".into()),
+        publication_given: args.publication.is_some(),
         publication: args.publication.unwrap_or_else(|| "conduit".into()),
         tables: args.tables,
+        via_root: args.publish_via_partition_root.unwrap_or(true),
     };
     let plans = vec![TenantPlan {
         id: Arc::from("default"),
@@ -169,8 +176,10 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
     };
     let spec = StreamSpec {
         slot: file.slot.clone(),
-        publication: file.publication.clone(),
+        publication: file.publication_name(),
+        publication_given: file.publication.is_some(),
         tables: file.tables.clone(),
+        via_root: file.publish_via_partition_root,
     };
     Ok(RunSpec {
         max_wal_lag_bytes: file.max_wal_lag_mib << 20,

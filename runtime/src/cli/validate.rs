@@ -20,8 +20,10 @@ pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()>
     }
     let spec = StreamSpec {
         slot: file.slot.clone(),
-        publication: file.publication.clone(),
+        publication: file.publication_name(),
+        publication_given: file.publication.is_some(),
         tables: file.tables.clone(),
+        via_root: file.publish_via_partition_root,
     };
     let Some(url) = source.or(file.source_url()?) else {
         println!("no source given: grants were parsed but not checked against a schema");

@@ -5,6 +5,7 @@
 //! source_env = "DATABASE_URL"        # or source = "postgres://…"
 //! slot = "conduit"
 //! publication = "conduit"
+//! publish_via_partition_root = true   # a publication we create: partitions' changes as the root's
 //! state_dir = "/var/lib/conduit-wasm"
 //! max_wal_lag_mib = 1024              # warn when one tenant holds back more WAL than this
 //!
@@ -46,11 +47,15 @@ pub struct FileConfig {
     pub source_env: Option<String>,
     #[serde(default = "default_name")]
     pub slot: String,
-    #[serde(default = "default_name")]
-    pub publication: String,
+    /// `None`: the default name, `conduit` ([`FileConfig::publication_name`]).
+    pub publication: Option<String>,
     /// Tables of a publication we create; when empty, every table with a replica identity.
     #[serde(default)]
     pub tables: Vec<String>,
+    /// Whether a publication we create publishes a partitioned table's changes under the
+    /// root's name (`publish_via_partition_root`).
+    #[serde(default = "default_true")]
+    pub publish_via_partition_root: bool,
     pub state_dir: Option<PathBuf>,
     /// A tenant holding the slot back by more WAL than this is named in a warning.
     #[serde(default = "default_wal_lag")]
@@ -105,6 +110,10 @@ pub enum OnSlotLost {
 
 fn default_name() -> String {
     "conduit".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_wal_lag() -> u64 {
@@ -171,6 +180,11 @@ impl FileConfig {
             }
         }
         Ok(())
+    }
+
+    /// The publication's name: `publication`, else `conduit`.
+    pub fn publication_name(&self) -> String {
+        self.publication.clone().unwrap_or_else(default_name)
     }
 
     /// The source URL: `source`, else the variable `source_env` names, else `None` (a scratch

@@ -31,7 +31,8 @@ sink = "/abs/b.wasm"
 fn parses_two_tenants_with_defaults() {
     let c = load(TWO_TENANTS).unwrap();
     assert_eq!(c.slot, "s1");
-    assert_eq!(c.publication, "conduit");
+    assert_eq!(c.publication_name(), "conduit");
+    assert!(c.publication.is_none() && c.publish_via_partition_root);
     assert_eq!(c.tenants.len(), 2);
     let acme = &c.tenants[0];
     assert!(acme.sink.ends_with("sinks/a.wasm") && acme.sink.is_absolute());

@@ -12,8 +12,10 @@ use crate::config::FileConfig;
 use crate::error::SetupError;
 use crate::pipeline::worker::RetryPolicy;
 use crate::pipeline::Sink;
-use crate::route::{Grant, RouteError, TenantGrants, TenantRouter};
-use crate::sandbox::{inspect_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits};
+use crate::route::{Grant, Partitions, RouteError, TenantGrants, TenantRouter};
+use crate::sandbox::{
+    inspect_file, precheck_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
+};
 use crate::source::catalog::{self, load_types};
 use crate::source::setup::StreamSpec;
 
@@ -55,12 +57,28 @@ pub struct TenantPlan {
 }
 
 impl TenantPlan {
-    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
-    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
-        let who = |e: String| match &self.grants {
+    /// An error about this tenant's sink: named by the tenant when there are several.
+    fn who(&self, e: String) -> SetupError {
+        match &self.grants {
             Some(_) => SetupError::new(format!("tenant {:?}: {e}", &*self.id)),
             None => SetupError::new(e),
-        };
+        }
+    }
+
+    /// Checks the sink file without compiling it ([`precheck_file`]): what `run` can say about
+    /// a sink before it touches the database.
+    pub fn precheck(&self) -> Result<(), SetupError> {
+        match &self.sink {
+            SinkSource::Component(path) => precheck_file(path)
+                .map(drop)
+                .map_err(|e| self.who(e.to_string())),
+            SinkSource::InProcess { .. } => Ok(()),
+        }
+    }
+
+    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
+    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
+        let who = |e: String| self.who(e);
         let path = match &self.sink {
             SinkSource::Component(path) => path,
             SinkSource::InProcess { make, .. } => return Ok(make()),
@@ -115,7 +133,8 @@ pub async fn check_grants(
     }
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
-    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let tables = catalog::stream_tables(client, spec, &types).await?;
+    let partitions = Arc::new(catalog::partition_ancestors(client).await?);
     let mut routers = Vec::new();
     for plan in plans {
         let Some(grants) = &plan.grants else {
@@ -123,12 +142,28 @@ pub async fn check_grants(
             continue;
         };
         let parsed = TenantGrants::new(plan.id.to_string(), grants)
-            .map_err(|e| SetupError::new(e.to_string()))?;
-        for warning in parsed.check(&tables).map_err(|e| match e {
-            RouteError::UnknownTable { .. } => SetupError::new(format!(
-                "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",
-                spec.publication
-            )),
+            .map_err(|e| SetupError::new(e.to_string()))?
+            .with_partitions(partitions.clone());
+        for warning in parsed.check(&tables).map_err(|e| match &e {
+            RouteError::UnknownTable {
+                tenant,
+                grant,
+                pattern,
+            } => match root_of(&partitions, pattern)
+                .filter(|root| tables.iter().any(|t| t.qualified_name() == *root))
+            {
+                // The root is published, via the root: no change carries the partition's name.
+                Some(root) => SetupError::new(format!(
+                    "tenant {tenant:?}: grant {grant}: table {pattern} is a partition of {root}, \
+                     and publication {:?} publishes its changes under {root}: grant {root} \
+                     instead (a where-clause on the partition key keeps one partition's rows)",
+                    spec.publication
+                )),
+                None => SetupError::new(format!(
+                    "{e}: fix the table in the grant (schema.table), or add it to publication {:?}",
+                    spec.publication
+                )),
+            },
             e => SetupError::new(e.to_string()),
         })? {
             tracing::warn!(tenant = %plan.id, "{warning}");
@@ -136,4 +171,12 @@ pub async fn check_grants(
         routers.push(Some(TenantRouter::new(parsed)));
     }
     Ok(routers)
+}
+
+/// The root of the partition a grant's exact pattern names (`schema.table`), if it is one.
+fn root_of(partitions: &Partitions, pattern: &str) -> Option<String> {
+    partitions.iter().find_map(|((schema, table), up)| {
+        let (root_schema, root) = up.last()?;
+        (format!("{schema}.{table}") == pattern).then(|| format!("{root_schema}.{root}"))
+    })
 }

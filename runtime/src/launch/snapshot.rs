@@ -17,13 +17,15 @@ use crate::source::conninfo::ConnInfo;
 use crate::source::setup::{self, SlotFound, StreamSpec};
 use crate::source::snapshot::create_slot_exporting;
 
-/// What a run starts with besides streaming.
+/// What [`prepare`] did, and what a run starts with besides streaming.
 #[derive(Default)]
 pub(super) struct Prepared {
     /// A slot just created with its snapshot exported, to read first.
     pub initial: Option<InitialSnapshot>,
     /// Tables an interrupted initial snapshot did not finish, to complete by backfill.
     pub resumed: Vec<String>,
+    /// The slot was created by this run (so nothing has read from it yet).
+    pub created: bool,
 }
 
 /// Ensures the publication and the slot; when the slot is created here (and the mode wants
@@ -60,8 +62,11 @@ pub(super) async fn prepare(
         }
     }
     if mode == SnapshotMode::Never {
-        setup::ensure_publication_and_slot(client, spec, store, true).await?;
-        return Ok(Prepared::default());
+        let found = setup::ensure_publication_and_slot(client, spec, store, true).await?;
+        return Ok(Prepared {
+            created: found == SlotFound::Created,
+            ..Prepared::default()
+        });
     }
     let restarted = marker::interrupted(state_dir, &spec.slot);
     if restarted && mode != SnapshotMode::InitialOnly {
@@ -78,8 +83,8 @@ pub(super) async fn prepare(
                 marker::completed(state_dir, &spec.slot);
             }
             return Ok(Prepared {
-                initial: None,
                 resumed,
+                ..Prepared::default()
             });
         }
     }
@@ -106,7 +111,12 @@ pub(super) async fn prepare(
                 spec.slot
             )))
         }
-        SlotFound::Existing | SlotFound::Created => return Ok(Prepared::default()),
+        found @ (SlotFound::Existing | SlotFound::Created) => {
+            return Ok(Prepared {
+                created: found == SlotFound::Created,
+                ..Prepared::default()
+            })
+        }
     }
     marker::started(state_dir, &spec.slot)
         .map_err(|e| SetupError::new(format!("writing to {}: {e}", state_dir.display())))?;
@@ -121,7 +131,7 @@ pub(super) async fn prepare(
     );
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
-    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let tables = catalog::stream_tables(client, spec, &types).await?;
     Ok(Prepared {
         initial: Some(InitialSnapshot {
             exported,
@@ -130,7 +140,51 @@ pub(super) async fn prepare(
             restarted,
         }),
         resumed: Vec::new(),
+        created: true,
     })
+}
+
+/// Drops the slot this run created, when the run fails before it streams (a sink that does not
+/// compile or rejects its configuration): nothing has read from the slot, and a slot that no
+/// one reads keeps the server's WAL forever. When that fails, a warning says how to drop it.
+pub(super) async fn drop_created_slot(
+    client: &Client,
+    spec: &StreamSpec,
+    state_dir: &std::path::Path,
+    prepared: Prepared,
+) {
+    let had_snapshot = prepared.initial.is_some();
+    // Closes the replication connection that holds a slot created with a snapshot.
+    drop(prepared);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let dropped = loop {
+        match setup::slot_holder(client, &spec.slot).await {
+            Ok(None) => break setup::drop_slot(client, &spec.slot).await,
+            Ok(Some(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Ok(Some(pid)) => {
+                break Err(SetupError::new(format!("it is still held by PID {pid}")));
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    match dropped {
+        Ok(()) => {
+            if had_snapshot {
+                marker::completed(state_dir, &spec.slot);
+            }
+            tracing::info!(slot = %spec.slot, "dropped the replication slot this run created");
+        }
+        Err(e) => tracing::warn!(
+            slot = %spec.slot,
+            "could not drop replication slot {:?}, which this run created: {e}; it keeps WAL \
+             on the server until a run uses it or you drop it with SELECT \
+             pg_drop_replication_slot('{}')",
+            spec.slot,
+            spec.slot
+        ),
+    }
 }
 
 /// The tables an interrupted snapshot left unfinished, when the rest can be done by backfill:
@@ -150,7 +204,7 @@ async fn resumable(
     let progress = marker::Progress::read(state_dir, &spec.slot);
     let mut types = TypeRegistry::default();
     load_types(client, &mut types, None).await?;
-    let tables = catalog::stream_tables(client, &spec.publication, &spec.tables, &types).await?;
+    let tables = catalog::stream_tables(client, spec, &types).await?;
     let mut unfinished = Vec::new();
     for table in tables {
         let name = table.qualified_name();

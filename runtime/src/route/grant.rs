@@ -1,6 +1,8 @@
 //! Grants as configured, and their parsed form.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -237,15 +239,21 @@ pub(super) struct ParsedGrant {
     pub(super) ops: OpSet,
 }
 
+/// A partition's `(schema, table)` → its ancestors' names, nearest first.
+pub type Partitions = HashMap<(String, String), Vec<(String, String)>>;
+
 /// A tenant's grants, parsed and checked for everything that does not need the schema.
 ///
 /// The first entry (in configuration order) with a pattern matching a table decides everything
 /// about that table: its columns, rows and operations. Later entries that also match it are
-/// ignored ([`TenantGrants::check`] warns when a later entry names the table exactly).
+/// ignored ([`TenantGrants::check`] warns when a later entry names the table exactly). A pattern
+/// matches a partition when it matches the partition or one of its ancestors (see
+/// [`TenantGrants::with_partitions`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantGrants {
     pub(super) tenant: String,
     pub(super) grants: Vec<ParsedGrant>,
+    partitions: Arc<Partitions>,
 }
 
 impl TenantGrants {
@@ -261,18 +269,43 @@ impl TenantGrants {
         Ok(TenantGrants {
             tenant,
             grants: parsed,
+            partitions: Arc::default(),
         })
+    }
+
+    /// Lets a grant on a partitioned table cover its partitions. A publication that does not
+    /// publish via the partition root (`publish_via_partition_root = false`) sends a partition's
+    /// changes under the partition's own name; a grant names the table the user knows, usually
+    /// the root. `partitions` is read from the catalog at start, so a partition created later is
+    /// covered after a restart (with the root publishing, its changes carry the root's name and
+    /// need nothing).
+    pub fn with_partitions(mut self, partitions: Arc<Partitions>) -> TenantGrants {
+        self.partitions = partitions;
+        self
     }
 
     pub fn tenant(&self) -> &str {
         &self.tenant
     }
 
-    /// Index (from 0) of the grant entry that applies to a table, if any.
+    /// Index (from 0) of the grant entry that applies to a table, if any: the first with a
+    /// pattern that matches the table or, for a partition, one of its ancestors.
     pub fn grant_for(&self, schema: &str, table: &str) -> Option<usize> {
         self.grants
             .iter()
-            .position(|g| g.patterns.iter().any(|p| p.matches(schema, table)))
+            .position(|g| g.patterns.iter().any(|p| self.covers(p, schema, table)))
+    }
+
+    /// True when `pattern` matches the table or one of its ancestors.
+    pub(super) fn covers(&self, pattern: &TablePattern, schema: &str, table: &str) -> bool {
+        if pattern.matches(schema, table) {
+            return true;
+        }
+        // Partitions are few next to changes, and a plan is cached per table: the key is built
+        // only for tables no pattern names directly.
+        self.partitions
+            .get(&(schema.to_string(), table.to_string()))
+            .is_some_and(|up| up.iter().any(|(s, t)| pattern.matches(s, t)))
     }
 }
 

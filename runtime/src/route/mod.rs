@@ -66,6 +66,6 @@ mod tests;
 mod tests_read;
 
 pub use error::RouteError;
-pub use grant::{Grant, GrantOp, OpSet, TablePattern, TenantGrants};
+pub use grant::{Grant, GrantOp, OpSet, Partitions, TablePattern, TenantGrants};
 pub use plan::{TablePlan, TenantRouter};
 pub use predicate::{CompiledPredicate, PredicateError, Truth};

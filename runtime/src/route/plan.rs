@@ -278,7 +278,7 @@ impl TenantGrants {
             for p in &grant.patterns {
                 let hits = tables
                     .iter()
-                    .filter(|t| p.matches(&t.relation.schema, &t.relation.name))
+                    .filter(|t| self.covers(p, &t.relation.schema, &t.relation.name))
                     .count();
                 if hits > 0 {
                     continue;

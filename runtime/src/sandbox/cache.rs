@@ -11,12 +11,15 @@ use super::SandboxEngine;
 
 impl SandboxEngine {
     /// Compiles `wasm` (a component's bytes), or loads the result of an earlier compile of the
-    /// same bytes by the same engine configuration from the cache directory.
+    /// same bytes by the same engine configuration from the cache directory. `shown` names the
+    /// component in the log.
     ///
-    /// Compiling a sink with Cranelift takes from tens of milliseconds to seconds; restarts and
-    /// the tenants that share a component should not pay it again.
-    pub fn compile(&self, wasm: &[u8]) -> anyhow::Result<Component> {
+    /// Compiling a sink with Cranelift takes from tens of milliseconds to seconds (a Python sink:
+    /// 22 s); restarts and the tenants that share a component should not pay it again. A compile
+    /// is said at INFO, so that a long pause at the start is explained.
+    pub fn compile(&self, wasm: &[u8], shown: &str) -> anyhow::Result<Component> {
         let Some(path) = self.cache_path(wasm) else {
+            tracing::info!("compiling {shown} (no compile cache)");
             return Ok(Component::new(self.engine(), wasm)?);
         };
         if path.exists() {
@@ -29,6 +32,7 @@ impl SandboxEngine {
                 }
             }
         }
+        tracing::info!("compiling {shown} for the first time (cached afterwards)");
         let component = Component::new(self.engine(), wasm)?;
         if let Err(e) = store(&path, &component) {
             tracing::warn!(path = %path.display(), "could not write compile cache: {e:#}");

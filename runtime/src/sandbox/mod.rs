@@ -24,7 +24,7 @@ pub use capabilities::{Capabilities, Output};
 pub use contract::Contract;
 pub use engine::SandboxEngine;
 pub use http::{HttpOrigin, HttpScheme};
-pub use inspect::{inspect_file, SinkDescription};
+pub use inspect::{inspect_file, precheck_file, SinkBytes, SinkDescription};
 pub use instance::{CallError, SinkInstance};
 pub use limits::SinkLimits;
 pub use output_file::OutputFile;

@@ -19,14 +19,9 @@ impl Loop<'_> {
     /// description when a change of it has been seen (so that routing reuses its plans).
     async fn published(&self) -> Result<Vec<Arc<RelationInfo>>, String> {
         let spec = &self.cfg.spec;
-        let tables = catalog::stream_tables(
-            &self.client,
-            &spec.publication,
-            &spec.tables,
-            self.assembler.types(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let tables = catalog::stream_tables(&self.client, spec, self.assembler.types())
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(tables
             .into_iter()
             .map(|t| {

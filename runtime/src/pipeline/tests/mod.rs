@@ -65,7 +65,9 @@ impl Harness {
                 StreamSpec {
                     slot: "s".into(),
                     publication: "p".into(),
+                    publication_given: true,
                     tables: Vec::new(),
+                    via_root: true,
                 },
                 self.state.path().to_path_buf(),
                 plans,

@@ -134,6 +134,32 @@ fn the_first_matching_grant_applies() {
     assert!(narrow.plan(&orders()).unwrap().is_none());
 }
 
+#[test]
+fn a_grant_on_a_partitioned_table_covers_its_partitions() {
+    let name = |s: &str, t: &str| (s.to_string(), t.to_string());
+    let partitions: crate::route::Partitions = [
+        (name("sales", "orders_eu"), vec![name("sales", "orders")]),
+        (
+            name("sales", "orders_eu_2026"),
+            vec![name("sales", "orders_eu"), name("sales", "orders")],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let t = tenant(&[grant(&["sales.orders_eu_2026"]), grant(&["sales.orders"])])
+        .with_partitions(std::sync::Arc::new(partitions));
+    // A pattern naming the partition itself comes first; the root's grant covers the rest, at
+    // any depth.
+    assert_eq!(t.grant_for("sales", "orders_eu_2026"), Some(0));
+    assert_eq!(t.grant_for("sales", "orders_eu"), Some(1));
+    assert_eq!(t.grant_for("sales", "orders"), Some(1));
+    // Not a partition of sales.orders.
+    assert_eq!(t.grant_for("sales", "orders_archive"), None);
+    // Without the catalog's partitions, only the names match.
+    let bare = tenant(&[grant(&["sales.orders"])]);
+    assert_eq!(bare.grant_for("sales", "orders_eu"), None);
+}
+
 // ---- plans ----
 
 #[test]

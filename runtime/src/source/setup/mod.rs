@@ -5,6 +5,7 @@
 //! `connect` opens the ordinary SQL connection these run on; `preflight` checks without changing
 //! anything; `publication` and `slot` create what is missing and check what exists.
 
+mod agreement;
 mod connect;
 mod preflight;
 mod publication;
@@ -29,8 +30,14 @@ use crate::error::SetupError;
 pub struct StreamSpec {
     pub slot: String,
     pub publication: String,
+    /// The publication was named (`--publication`, or `publication` in the file) rather than
+    /// left at its default: when it is missing and cannot be created, the name may be misspelt.
+    pub publication_given: bool,
     /// Tables for a publication we create; empty means all tables.
     pub tables: Vec<String>,
+    /// A publication we create publishes a partitioned table's changes under the root's name
+    /// (`publish_via_partition_root`), see `setup::publication`.
+    pub via_root: bool,
 }
 
 /// Creates what is missing, checks what exists. `checkpoint` is our own record of this stream:

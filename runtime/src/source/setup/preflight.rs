@@ -9,8 +9,9 @@ use crate::error::SetupError;
 use crate::source::conninfo::ConnInfo;
 use crate::source::quote::quote_ident;
 
-/// Checks the server, the role and the tables, without changing anything; warns when an existing
-/// publication makes the application's UPDATE or DELETE fail.
+/// Checks the server, the role and the tables (that they exist, and agree with an existing
+/// publication), without changing anything; warns when an existing publication makes the
+/// application's UPDATE or DELETE fail.
 pub async fn preflight(
     client: &Client,
     info: &ConnInfo,
@@ -53,6 +54,7 @@ pub async fn preflight(
             return Err(unknown_table(table, info));
         }
     }
+    super::agreement::check_tables_agree(client, spec).await?;
     super::publication::warn_if_hazardous(client, spec).await
 }
 

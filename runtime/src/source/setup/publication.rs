@@ -15,6 +15,7 @@
 //! The cost: a table created after the publication is not streamed until it is added with
 //! `ALTER PUBLICATION … ADD TABLE`, and the warning at creation says so.
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use super::connect::sql_error;
@@ -90,28 +91,28 @@ pub(super) async fn ensure_publication(
     let keyless: Vec<String> = keyless.iter().map(|r| r.get(0)).collect();
 
     let publication = quote_ident(&spec.publication);
-    // Without tables, a publication that publishes nothing until tables are added.
-    let target = match usable.is_empty() {
-        true => String::new(),
-        false => format!(" FOR TABLE {}", usable.join(", ")),
-    };
-    client
-        .batch_execute(&format!("CREATE PUBLICATION {publication}{target}"))
-        .await
-        .map_err(|e| {
-            sql_error(
+    let statement = create_statement(client, spec, &usable).await?;
+    if let Err(e) = client.batch_execute(&statement).await {
+        return Err(match e.as_db_error() {
+            Some(db) if *db.code() == SqlState::INSUFFICIENT_PRIVILEGE => {
+                cannot_create(client, spec, db.message(), &statement).await
+            }
+            _ => sql_error(
                 &format!(
-                    "creating publication {:?} (FOR TABLE needs the role to own each table, or \
-                     be a superuser; or create it yourself, or pass --tables)",
+                    "creating publication {:?} (or create it yourself, or pass --tables)",
                     spec.publication
                 ),
                 e,
-            )
-        })?;
+            ),
+        });
+    }
+    let target = statement
+        .strip_prefix(&format!("CREATE PUBLICATION {publication}"))
+        .unwrap_or_default();
     tracing::info!(
         publication = %spec.publication,
         "created publication{}",
-        if target.is_empty() { " with no tables yet" } else { &target }
+        if usable.is_empty() { " with no tables yet" } else { target }
     );
     if !keyless.is_empty() {
         tracing::warn!(
@@ -136,6 +137,73 @@ pub(super) async fn ensure_publication(
         );
     }
     Ok(())
+}
+
+/// The `CREATE PUBLICATION` statement for `spec`, `FOR TABLE` the `usable` tables (none: a
+/// publication that publishes nothing until tables are added), with `publish_via_partition_root`
+/// when `spec.via_root` and the server has it (PostgreSQL 13+).
+async fn create_statement(
+    client: &Client,
+    spec: &StreamSpec,
+    usable: &[String],
+) -> Result<String, SetupError> {
+    let mut statement = format!("CREATE PUBLICATION {}", quote_ident(&spec.publication));
+    if !usable.is_empty() {
+        statement += &format!(" FOR TABLE {}", usable.join(", "));
+    }
+    if spec.via_root {
+        let version: String = client
+            .query_one("SHOW server_version_num", &[])
+            .await
+            .map_err(|e| sql_error("reading the server's version", e))?
+            .get(0);
+        if version.parse::<u32>().is_ok_and(|v| v >= 130_000) {
+            statement += " WITH (publish_via_partition_root = true)";
+        }
+    }
+    Ok(statement)
+}
+
+/// The role may not create the publication (CREATE on the database and ownership of each table
+/// are needed): one line with the statement a superuser can run. When the name was given, it
+/// may be misspelt: the line says that it does not exist and which publications do.
+async fn cannot_create(
+    client: &Client,
+    spec: &StreamSpec,
+    reason: &str,
+    statement: &str,
+) -> SetupError {
+    let role = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .map(|r| r.get::<_, String>(0))
+        .unwrap_or_else(|_| "this role".into());
+    if !spec.publication_given {
+        return SetupError::new(format!(
+            "role {role:?} may not create publication {:?} ({reason}): have a superuser run \
+             {statement}; then run again, or pass --publication with an existing publication",
+            spec.publication
+        ));
+    }
+    let existing: Vec<String> = client
+        .query("SELECT pubname::text FROM pg_publication ORDER BY 1", &[])
+        .await
+        .map(|rows| {
+            rows.iter()
+                .map(|r| format!("{:?}", r.get::<_, String>(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let existing = match existing.is_empty() {
+        true => "this database has none".to_string(),
+        false => format!("this database has {}", existing.join(", ")),
+    };
+    SetupError::new(format!(
+        "publication {:?} does not exist, and role {role:?} may not create it ({reason}): if the \
+         name is misspelt, fix it ({existing}); otherwise have a superuser run {statement}; then \
+         run again",
+        spec.publication
+    ))
 }
 
 /// Warns when the existing publication `spec.publication` publishes updates or deletes of tables
