@@ -176,6 +176,16 @@ pub async fn run(
                     .await?;
                 snapshot::completed(&cfg.state_dir, &cfg.spec.slot);
             }
+            // Tenants that were here before and have been granted a table since.
+            let old: Vec<String> = state
+                .tenants
+                .ids()
+                .into_iter()
+                .filter(|t| stored.contains_key(t) && !new.contains(t))
+                .collect();
+            state
+                .plan_new_grants(&old, existing && cfg.backfill_new_tenants)
+                .await?;
             state.start_backfills().await;
         }
         if let Some(s) = snapshot.take() {

@@ -5,6 +5,7 @@
 //! resumes each backfill after the last chunk that is safe, and delivers at most the chunks in
 //! flight again.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -39,6 +40,10 @@ pub struct Job {
 pub struct JobFile {
     pub next_id: u64,
     pub jobs: Vec<Job>,
+    /// The published tables each tenant was granted when a run last started, so that a table
+    /// granted since is backfilled for it (`backfill_new_tenants`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// `<state_dir>/backfill-<slot>.json` (the slot's name made file-safe as for the status file).
@@ -75,7 +80,7 @@ impl JobFile {
 
     /// Writes the file durably (removes it when no job is left).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        if self.jobs.is_empty() {
+        if self.jobs.is_empty() && self.known.is_none() {
             return match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(e).with_context(|| format!("removing {}", path.display()))

@@ -26,7 +26,7 @@ mod reader;
 mod request;
 mod window;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,6 +127,17 @@ impl Backfills {
             .add(tenants, table, filter, estimated_rows, reason);
         self.file.save(&self.path)?;
         Ok(id)
+    }
+
+    /// The tables each tenant was granted when a run last started (`None`: never recorded).
+    pub fn known(&self) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.file.known.as_ref()
+    }
+
+    /// Records the tables each tenant is granted now, durably.
+    pub fn set_known(&mut self, known: BTreeMap<String, Vec<String>>) -> anyhow::Result<()> {
+        self.file.known = Some(known);
+        self.file.save(&self.path)
     }
 
     /// Recorded backfills not started yet in this run.

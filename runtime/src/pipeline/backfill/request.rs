@@ -201,6 +201,43 @@ impl Loop<'_> {
         Ok(())
     }
 
+    /// Backfills, for each of `tenants` (which have positions in this stream), the published
+    /// tables granted to it since the last run (when `enabled`); then records what every tenant
+    /// is granted now.
+    pub(in crate::pipeline) async fn plan_new_grants(
+        &mut self,
+        tenants: &[String],
+        enabled: bool,
+    ) -> anyhow::Result<()> {
+        let published = self.published().await.map_err(anyhow::Error::msg)?;
+        let mut now: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for id in self.tenants.ids() {
+            let granted = published
+                .iter()
+                .filter(|r| {
+                    self.tenants.sees(&id, &r.relation.schema, &r.relation.name) == Some(true)
+                })
+                .map(|r| r.qualified_name())
+                .collect();
+            now.insert(id, granted);
+        }
+        if let (true, Some(known)) = (enabled, self.backfills.known().cloned()) {
+            for id in tenants {
+                let before = known.get(id).cloned().unwrap_or_default();
+                let added: Vec<String> = now[id]
+                    .iter()
+                    .filter(|t| !before.contains(t))
+                    .cloned()
+                    .collect();
+                if !added.is_empty() {
+                    self.plan_backfills(std::slice::from_ref(id), Some(&added), "newly granted")
+                        .await?;
+                }
+            }
+        }
+        self.backfills.set_known(now)
+    }
+
     /// Starts the recorded backfills that are not running yet.
     pub(in crate::pipeline) async fn start_backfills(&mut self) {
         let waiting = self.backfills.waiting();
