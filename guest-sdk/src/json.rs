@@ -1,53 +1,10 @@
-//! The JSON line format: the one place it is defined.
+//! Values as `serde_json::Value`s ([`Value::to_json`]), for sinks that build JSON of their own.
+//! The line format itself is written by `line.rs`, which keeps `json`/`jsonb` text exact; every
+//! other value is printed from here.
 
-use crate::view::ChangeView;
-use crate::{format, Datum, Operation, Value};
+use crate::{format, Datum, Value};
 use base64::Engine as _;
-use serde_json::{Map, Value as Json};
-
-pub(crate) fn change_to_json(view: &ChangeView<'_>) -> Json {
-    let truncate = view.op() == Operation::Truncate;
-    let mut out = Map::with_capacity(11);
-    out.insert("op".into(), view.op().as_str().into());
-    out.insert("schema".into(), view.schema().into());
-    out.insert("table".into(), view.table().into());
-    out.insert("xid".into(), view.xid().into());
-    out.insert("commit_lsn".into(), format::lsn(view.commit_lsn()).into());
-    out.insert("end_lsn".into(), format::lsn(view.end_lsn()).into());
-    out.insert(
-        "commit_time".into(),
-        format::timestamptz(view.commit_time()).into(),
-    );
-    out.insert("seq".into(), view.seq().into());
-    let new = match view.new_row() {
-        Some(_) if !truncate => row_to_json(view.new_values()),
-        _ => Json::Null,
-    };
-    out.insert("new".into(), new);
-    let old = match view.old_row() {
-        Some(_) if !truncate => row_to_json(view.old_values()),
-        _ => Json::Null,
-    };
-    out.insert("old".into(), old);
-    let toast: Vec<Json> = if truncate {
-        Vec::new()
-    } else {
-        view.unchanged_toast().map(Json::from).collect()
-    };
-    out.insert("unchanged_toast".into(), Json::Array(toast));
-    Json::Object(out)
-}
-
-/// A row image as an object; unchanged TOAST columns are left out.
-fn row_to_json<'a>(values: impl Iterator<Item = (&'a crate::Column, &'a Value)>) -> Json {
-    let mut row = Map::new();
-    for (column, value) in values {
-        if !value.is_unchanged_toast() {
-            row.insert(column.name.clone(), value_to_json(value));
-        }
-    }
-    Json::Object(row)
-}
+use serde_json::Value as Json;
 
 pub(crate) fn value_to_json(value: &Value) -> Json {
     match value {
@@ -101,8 +58,9 @@ fn bytes(b: &[u8]) -> Json {
     Json::String(base64::engine::general_purpose::STANDARD.encode(b))
 }
 
-/// The document itself; the text as a string if it does not parse (e.g. a number too large for
-/// an f64).
+/// The document as serde_json reads it (duplicate keys keep the last, numbers go through an
+/// f64); the text as a string if it does not parse (e.g. a number too large for an f64). The
+/// line format does not use this: see `line.rs`.
 fn json_text(s: &str) -> Json {
     serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.to_owned()))
 }

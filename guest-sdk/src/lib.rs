@@ -15,6 +15,7 @@ pub mod bindings {
 pub mod format;
 pub mod io;
 mod json;
+mod line;
 pub mod net;
 mod view;
 

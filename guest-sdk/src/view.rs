@@ -214,15 +214,25 @@ impl<'a> ChangeView<'a> {
         (self.change.commit_lsn, self.change.seq)
     }
 
-    /// The change as one JSON object, in the `stdout-json` line format.
-    pub fn to_json(&self) -> serde_json::Value {
-        crate::json::change_to_json(self)
+    /// The change as one JSON object, in the `stdout-json` line format. A raw JSON text rather
+    /// than a `serde_json::Value`, which could not hold a `json` column's duplicate keys or a
+    /// number beyond an f64; it prints (`Display`) and serializes (`serde_json::to_writer`) as
+    /// the exact line. `serde_json::from_str` makes a `Value` of it when that loss is fine.
+    pub fn to_json(&self) -> Box<serde_json::value::RawValue> {
+        serde_json::value::RawValue::from_string(self.json_line())
+            .expect("the line writer writes one JSON text")
     }
 
-    /// Writes [`to_json`](Self::to_json) and a `\n` to `out`.
+    /// The change's line of the `stdout-json` format, without the newline.
+    pub fn json_line(&self) -> String {
+        crate::line::change_line(self)
+    }
+
+    /// Writes [`json_line`](Self::json_line) and a `\n` to `out`.
     pub fn write_json_line<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, &self.to_json())?;
-        out.write_all(b"\n")
+        let mut line = self.json_line();
+        line.push('\n');
+        out.write_all(line.as_bytes())
     }
 }
 
@@ -271,7 +281,9 @@ impl Value {
     }
 
     /// The value in the JSON line format (see the crate's README); an unchanged TOAST value maps
-    /// to `null` here (row images leave such columns out instead).
+    /// to `null` here (row images leave such columns out instead). A `json` value is parsed by
+    /// serde_json here (duplicate keys keep the last, numbers become f64s); the lines of
+    /// [`ChangeView::json_line`] keep its text exactly.
     pub fn to_json(&self) -> serde_json::Value {
         crate::json::value_to_json(self)
     }

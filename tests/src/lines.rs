@@ -19,6 +19,53 @@ pub const LINE_FIELDS: &[&str] = &[
     "unchanged_toast",
 ];
 
+/// The key a line has after [`LINE_FIELDS`] when a json/jsonb column holds JSON's `null`.
+pub const JSON_NULL_FIELD: &str = "json_null";
+
+/// The top-level keys of a line, in order, without reading its values: a `json` value may hold
+/// a number no f64 holds (`1e400`), which `serde_json::Value` refuses, or be deeper than its
+/// recursion limit.
+pub fn line_keys(line: &str) -> Result<Vec<String>, serde_json::Error> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Keys>(line).map(|k| k.0)
+}
+
+/// The position and table of a line, read without its rows (see [`line_keys`]).
+#[derive(serde::Deserialize)]
+pub struct LineHead {
+    pub schema: String,
+    pub table: String,
+    pub commit_lsn: String,
+    pub seq: u32,
+}
+
+pub fn line_head(line: &str) -> Result<LineHead, serde_json::Error> {
+    serde_json::from_str(line)
+}
+
 fn field<'a>(line: &'a Value, key: &str) -> &'a Value {
     line.get(key)
         .unwrap_or_else(|| panic!("line has no {key:?}: {}", short(line)))

@@ -1,4 +1,6 @@
 //! What the `stdout-json` sink prints for each kind of change, against a real PostgreSQL.
+// The type list's `json!` literal has more columns than the default limit lets the macro expand.
+#![recursion_limit = "256"]
 
 use conduit_e2e::*;
 
@@ -174,6 +176,7 @@ async fn every_type_maps_to_the_documented_json() {
             c_uuid uuid, c_bytea bytea,
             c_int_arr int[], c_text_arr text[], c_num_arr numeric[],
             c_interval interval, c_inet inet, c_int_arr2 int[], c_tstz_inf timestamptz,
+            c_date_bc date, c_ts_bc timestamp, c_tstz_bc timestamptz, c_date_bc_arr date[],
             c_null text
         )",
     )
@@ -196,6 +199,8 @@ async fn every_type_maps_to_the_documented_json() {
             'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '\xdeadbeef00ff',
             '{1,2,3}', ARRAY['a', NULL, 'c "q"', ''], '{1.50,-2}',
             '1 day 02:03:04', '192.168.0.1/24', '{{1,2},{3,4}}', 'infinity',
+            '0044-03-15 BC', '0044-03-15 12:30:00.5 BC', '4714-11-24 00:00:00+00 BC',
+            ARRAY['0044-03-15 BC', '4714-11-24 BC', NULL, '2026-11-24']::date[],
             NULL
         );
         INSERT INTO all_types (id) VALUES (2);"#,
@@ -245,6 +250,11 @@ async fn every_type_maps_to_the_documented_json() {
         "c_int_arr2": "{{1,2},{3,4}}",
         // Infinite timestamps have no instant: PostgreSQL's text form (wit: `other`).
         "c_tstz_inf": "infinity",
+        // BC: astronomical years (1 BC is 0000, 44 BC is -0043), as dates and instants.
+        "c_date_bc": "-0043-03-15",
+        "c_ts_bc": "-0043-03-15T12:30:00.500000",
+        "c_tstz_bc": "-4713-11-24T00:00:00.000000Z",
+        "c_date_bc_arr": ["-0043-03-15", "-4713-11-24", null, "2026-11-24"],
         "c_null": null,
     });
     let got = new_row(&lines[0]);

@@ -85,14 +85,12 @@ fn goldens_are_one_line_per_change_of_the_documented_shape() {
         let changes: usize = batches.iter().map(|b| b.changes.len()).sum();
         assert_eq!(expected.lines().count(), changes, "{name}");
         for line in expected.lines() {
-            let v: serde_json::Value = match serde_json::from_str(line) {
-                Ok(v) => v,
-                // The 127-deep JSON document of every-kind.jsonl is deeper than serde_json
-                // reads by default once it is inside a line.
-                Err(e) if e.to_string().contains("recursion limit") => continue,
-                Err(e) => panic!("{name}: not JSON ({e}): {line}"),
+            let keys = conduit_e2e::line_keys(line)
+                .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {line}"));
+            let keys = match keys.split_last() {
+                Some((last, rest)) if last == conduit_e2e::JSON_NULL_FIELD => rest,
+                _ => &keys[..],
             };
-            let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
             assert_eq!(keys, conduit_e2e::LINE_FIELDS, "{name}: {line}");
         }
     }

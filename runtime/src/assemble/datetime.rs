@@ -1,7 +1,10 @@
 //! PostgreSQL's ISO date/time text forms → numbers.
 //!
 //! The replication connection asks for `DateStyle=ISO` and `TimeZone=UTC`, so timestamps arrive as
-//! `2026-11-24 10:15:30.123456+00`. Parsing is strict: anything unexpected (`infinity`, BC dates)
+//! `2026-11-24 10:15:30.123456+00`. Years before 1 AD end in ` BC` (`0044-03-15 BC`,
+//! `0044-03-15 10:00:00+00 BC`); they become astronomical years (1 BC is year 0, 44 BC is -43),
+//! the numbering of ISO 8601 and of the proleptic Gregorian arithmetic below, so that a BC value
+//! is a typed date or instant like any other. Parsing is strict: anything unexpected (`infinity`)
 //! returns `None` and the caller keeps the text form instead of guessing.
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -18,14 +21,34 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `YYYY-MM-DD` → days since the Unix epoch.
+/// `text` without its ` BC` suffix, and whether it had one.
+fn split_era(text: &str) -> (&str, bool) {
+    match text.strip_suffix(" BC") {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    }
+}
+
+/// `YYYY-MM-DD[ BC]` → days since the Unix epoch.
 pub fn parse_date(s: &str) -> Option<i64> {
+    let (s, bc) = split_era(s);
+    parse_ymd(s, bc)
+}
+
+/// `YYYY-MM-DD` of era AD or (`bc`) BC → days since the Unix epoch.
+fn parse_ymd(s: &str, bc: bool) -> Option<i64> {
     let (y, rest) = s.split_once('-')?;
     let (m, d) = rest.split_once('-')?;
     if y.len() < 4 || m.len() != 2 || d.len() != 2 {
         return None;
     }
     let year: i64 = digits(y)?;
+    // There is no year 0 BC: PostgreSQL prints 1 BC as `0001 BC`.
+    let year = match bc {
+        true if year == 0 => return None,
+        true => 1 - year,
+        false => year,
+    };
     let month: u32 = digits(m)? as u32;
     let day: u32 = digits(d)? as u32;
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
@@ -59,16 +82,22 @@ pub fn parse_time(s: &str) -> Option<i64> {
     Some(micros)
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.ffffff]` → microseconds since 1970-01-01 00:00:00.
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` → microseconds since 1970-01-01 00:00:00.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let (s, bc) = split_era(s);
+    local_timestamp(s, bc)
+}
+
+fn local_timestamp(s: &str, bc: bool) -> Option<i64> {
     let (date, time) = s.split_once(' ')?;
-    let days = parse_date(date)?;
+    let days = parse_ymd(date, bc)?;
     days.checked_mul(MICROS_PER_DAY)?
         .checked_add(parse_time(time)?)
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]]` → microseconds since the Unix epoch, UTC.
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]][ BC]` → microseconds since the Unix epoch, UTC.
 pub fn parse_timestamptz(s: &str) -> Option<i64> {
+    let (s, bc) = split_era(s);
     let sign_at = s.rfind(['+', '-'])?;
     let (local, offset) = s.split_at(sign_at);
     if !local.contains(' ') {
@@ -83,7 +112,7 @@ pub fn parse_timestamptz(s: &str) -> Option<i64> {
         offset_secs += digits(part)? * [3600, 60, 1][i];
     }
     let offset_micros = offset_secs * MICROS_PER_SECOND;
-    let local = parse_timestamp(local)?;
+    let local = local_timestamp(local, bc)?;
     if negative {
         local.checked_add(offset_micros)
     } else {
@@ -133,7 +162,32 @@ mod tests {
             Some(utc)
         );
         assert_eq!(parse_timestamptz("infinity"), None);
+        // Without an offset, a timestamptz is not one.
         assert_eq!(parse_timestamptz("2026-11-24 10:15:30 BC"), None);
+    }
+
+    /// PostgreSQL's ` BC` years are astronomical years 1 - Y (1 BC is year 0), so that the day
+    /// before `0001-01-01` is `0001-12-31 BC` and 44 BC is year -43.
+    #[test]
+    fn bc_dates_and_timestamps_are_astronomical_years() {
+        assert_eq!(parse_date("0001-12-31 BC"), Some(-719_163));
+        assert_eq!(parse_date("0001-01-01 BC"), Some(-719_163 - 365));
+        assert_eq!(
+            parse_date("0044-03-15 BC"),
+            Some(days_from_civil(-43, 3, 15))
+        );
+        // The first day PostgreSQL accepts (Julian day 0).
+        assert_eq!(parse_date("4714-11-24 BC"), Some(-2_440_588));
+        assert_eq!(parse_date("0000-01-01 BC"), None);
+        assert_eq!(parse_date("0044-03-15 AD"), None);
+        let ides = days_from_civil(-43, 3, 15) * MICROS_PER_DAY + 36_000_500_000;
+        assert_eq!(parse_timestamp("0044-03-15 10:00:00.5 BC"), Some(ides));
+        assert_eq!(parse_timestamptz("0044-03-15 10:00:00.5+00 BC"), Some(ides));
+        assert_eq!(parse_timestamptz("0044-03-15 11:00:00.5+01 BC"), Some(ides));
+        assert_eq!(
+            parse_timestamptz("4714-11-24 00:00:00+00 BC"),
+            Some(-2_440_588 * MICROS_PER_DAY)
+        );
     }
 
     /// Structural properties that do not reuse the conversion being tested.

@@ -210,6 +210,59 @@ mod tests {
         );
     }
 
+    /// Finite BC values are typed like any other (astronomical years: 44 BC is -43), alone and
+    /// inside arrays, where `array_out` quotes them because of the space before `BC`.
+    #[test]
+    fn bc_dates_and_timestamps_are_typed() {
+        use super::datetime::days_from_civil;
+        let ides = days_from_civil(-43, 3, 15);
+        let ides_i32 = i32::try_from(ides).unwrap();
+        let day = 86_400_000_000;
+        assert_eq!(
+            parse_value(Kind::Scalar(ScalarKind::Date), "0044-03-15 BC"),
+            Value::Date(ides_i32)
+        );
+        assert_eq!(
+            parse_value(Kind::Scalar(ScalarKind::Date), "4714-11-24 BC"),
+            Value::Date(-2_440_588)
+        );
+        assert_eq!(
+            parse_value(
+                Kind::Scalar(ScalarKind::Timestamp),
+                "0044-03-15 12:30:00 BC"
+            ),
+            Value::Timestamp(ides * day + 45_000_000_000)
+        );
+        assert_eq!(
+            parse_value(
+                Kind::Scalar(ScalarKind::Timestamptz),
+                "4714-11-24 00:00:00+00 BC"
+            ),
+            Value::Timestamptz(-2_440_588 * day)
+        );
+        assert_eq!(
+            parse_value(
+                Kind::Array(ScalarKind::Date),
+                r#"{"0044-03-15 BC",2026-11-24,NULL}"#
+            ),
+            Value::Array(vec![
+                Datum::Date(ides_i32),
+                Datum::Date(20_781),
+                Datum::Null
+            ])
+        );
+        assert_eq!(
+            parse_value(
+                Kind::Array(ScalarKind::Timestamptz),
+                r#"{"0044-03-15 12:30:00+00 BC","4714-11-24 00:00:00+00 BC"}"#
+            ),
+            Value::Array(vec![
+                Datum::Timestamptz(ides * day + 45_000_000_000),
+                Datum::Timestamptz(-2_440_588 * day)
+            ])
+        );
+    }
+
     /// Property tests over the same surface as the `value_text` fuzz target in `fuzz/`.
     mod props {
         use super::*;

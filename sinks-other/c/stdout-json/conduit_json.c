@@ -1,6 +1,6 @@
-// The stdout-json line format in C (see conduit_json.h). Numbers in JSON documents are read with
-// serde_json 1.0's algorithm (without `float_roundtrip`) and every double is printed as
-// serde_json 1.0.154 prints it, so the output matches the Rust sink byte for byte.
+// The stdout-json line format in C (see conduit_json.h). JSON documents are PostgreSQL's text
+// without whitespace between tokens and every double is printed as serde_json 1.0.154 prints it,
+// so the output matches the Rust sink byte for byte.
 
 #include "conduit_json.h"
 
@@ -185,434 +185,156 @@ void cj_float(cj_buf *b, double f) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON documents, parsed as serde_json parses them
+// JSON documents: PostgreSQL's text without the whitespace between tokens (guest-sdk/src/line.rs
+// `compact_json`): duplicate keys, every digit and escapes stay as written.
 
-typedef struct {
-  const uint8_t *s;
-  size_t i, n;
-  int depth;
-} parser;
-
-#define BAD (-1)
-
-static double POW10[309];
-static int pow10_ready;
-
-static void init_pow10(void) {
-  if (pow10_ready) return;
-  char tmp[16];
-  for (int i = 0; i < 309; i++) {
-    snprintf(tmp, sizeof tmp, "1e%d", i);
-    POW10[i] = strtod(tmp, NULL);
-  }
-  pow10_ready = 1;
+static size_t skip_ws(const uint8_t *s, size_t n, size_t i) {
+  while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+  return i;
 }
 
-static int peekc(parser *p) { return p->i < p->n ? p->s[p->i] : -1; }
-static int digit(parser *p) {
-  int c = peekc(p);
-  return c >= '0' && c <= '9' ? c - '0' : -1;
-}
-static void ws(parser *p) {
-  while (p->i < p->n) {
-    uint8_t c = p->s[p->i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-      p->i++;
-    else
-      break;
-  }
+static int is_hex(uint8_t c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static int f64_from_parts(int positive, uint64_t significand, int32_t exponent, double *out) {
-  double f = (double)significand;
+// The index past the string at i (its opening quote), or 0 when it is not one (0 is never a
+// valid end).
+static size_t scan_string(const uint8_t *s, size_t n, size_t i) {
+  size_t j = i + 1;
   for (;;) {
-    int32_t a = exponent < 0 ? -exponent : exponent;
-    if (exponent != INT32_MIN && a < 309) {
-      if (exponent >= 0) {
-        f *= POW10[a];
-        if (isinf(f)) return BAD;
+    if (j >= n) return 0;
+    uint8_t c = s[j];
+    if (c == '"') return j + 1;
+    if (c == '\\') {
+      uint8_t e = j + 1 < n ? s[j + 1] : 0;
+      if (e && strchr("\"\\/bfnrt", e)) {
+        j += 2;
+      } else if (e == 'u' && j + 6 <= n && is_hex(s[j + 2]) && is_hex(s[j + 3]) && is_hex(s[j + 4]) &&
+                 is_hex(s[j + 5])) {
+        j += 6;
       } else {
-        f /= POW10[a];
-      }
-      break;
-    }
-    if (f == 0.0) break;
-    if (exponent >= 0) return BAD;
-    f /= 1e308;
-    exponent += 308;
-  }
-  *out = positive ? f : -f;
-  return 0;
-}
-
-static int overflows_u64(uint64_t sig, int d) {
-  return sig >= UINT64_MAX / 10 && (sig > UINT64_MAX / 10 || (uint64_t)d > UINT64_MAX % 10);
-}
-
-static int parse_exponent(parser *p, int positive, uint64_t significand, int32_t starting, double *out) {
-  p->i++;
-  int positive_exp = 1;
-  int c = peekc(p);
-  if (c == '+') {
-    p->i++;
-  } else if (c == '-') {
-    p->i++;
-    positive_exp = 0;
-  }
-  int d = digit(p);
-  if (d < 0) return BAD;
-  p->i++;
-  int32_t exp = d;
-  while ((d = digit(p)) >= 0) {
-    p->i++;
-    if (exp >= INT32_MAX / 10 && (exp > INT32_MAX / 10 || d > INT32_MAX % 10)) {
-      if (significand != 0 && positive_exp) return BAD;
-      while (digit(p) >= 0) p->i++;
-      *out = positive ? 0.0 : -0.0;
-      return 0;
-    }
-    exp = exp * 10 + d;
-  }
-  int64_t final = positive_exp ? (int64_t)starting + exp : (int64_t)starting - exp;
-  if (final > INT32_MAX) final = INT32_MAX;
-  if (final < INT32_MIN) final = INT32_MIN;
-  return f64_from_parts(positive, significand, (int32_t)final, out);
-}
-
-static int parse_decimal(parser *p, int positive, uint64_t significand, int32_t before, double *out) {
-  p->i++;
-  int32_t after = 0;
-  int seen = 0;
-  int d;
-  while ((d = digit(p)) >= 0) {
-    seen = 1;
-    if (overflows_u64(significand, d)) {
-      while (digit(p) >= 0) p->i++;  // further digits are ignored
-      break;
-    }
-    p->i++;
-    significand = significand * 10 + (uint64_t)d;
-    after--;
-  }
-  if (!seen) return BAD;
-  int32_t exponent = before + after;
-  int c = peekc(p);
-  if (c == 'e' || c == 'E') return parse_exponent(p, positive, significand, exponent, out);
-  return f64_from_parts(positive, significand, exponent, out);
-}
-
-static int parse_long_integer(parser *p, int positive, uint64_t significand, double *out) {
-  int32_t exponent = 0;
-  while (digit(p) >= 0) {
-    p->i++;
-    exponent++;
-  }
-  int c = peekc(p);
-  if (c == '.') return parse_decimal(p, positive, significand, exponent, out);
-  if (c == 'e' || c == 'E') return parse_exponent(p, positive, significand, exponent, out);
-  return f64_from_parts(positive, significand, exponent, out);
-}
-
-static int parse_number(parser *p, cj_buf *out) {
-  int positive = 1;
-  if (peekc(p) == '-') {
-    p->i++;
-    positive = 0;
-  }
-  int d = digit(p);
-  if (d < 0) return BAD;
-  p->i++;
-  uint64_t significand = (uint64_t)d;
-  double f;
-  if (d == 0) {
-    if (digit(p) >= 0) return BAD;
-  } else {
-    while ((d = digit(p)) >= 0) {
-      if (overflows_u64(significand, d)) {
-        if (parse_long_integer(p, positive, significand, &f)) return BAD;
-        fmt_float(out, f);
         return 0;
       }
-      p->i++;
-      significand = significand * 10 + (uint64_t)d;
-    }
-  }
-  int c = peekc(p);
-  if (c == '.' || c == 'e' || c == 'E') {
-    int r = c == '.' ? parse_decimal(p, positive, significand, 0, &f)
-                     : parse_exponent(p, positive, significand, 0, &f);
-    if (r) return BAD;
-    fmt_float(out, f);
-    return 0;
-  }
-  if (positive) {
-    cj_u64(out, significand);
-  } else if (significand == 0 || significand > ((uint64_t)1 << 63)) {
-    fmt_float(out, -(double)significand);
-  } else {
-    cj_putc(out, '-');
-    cj_u64(out, significand);
-  }
-  return 0;
-}
-
-static int hex4(parser *p, uint32_t *v) {
-  if (p->n - p->i < 4) return BAD;
-  uint32_t r = 0;
-  for (int k = 0; k < 4; k++) {
-    int c = p->s[p->i + k];
-    int h = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (h < 0) return BAD;
-    r = r * 16 + (uint32_t)h;
-  }
-  p->i += 4;
-  *v = r;
-  return 0;
-}
-
-static void put_utf8(cj_buf *b, uint32_t cp) {
-  char u[4];
-  if (cp < 0x80) {
-    cj_putc(b, (char)cp);
-  } else if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3F));
-    cj_put(b, u, 2);
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F));
-    cj_put(b, u, 3);
-  } else {
-    u[0] = (char)(0xF0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[3] = (char)(0x80 | (cp & 0x3F));
-    cj_put(b, u, 4);
-  }
-}
-
-// The string at p->i (its opening quote), unescaped into `raw`.
-static int parse_string(parser *p, cj_buf *raw) {
-  p->i++;
-  size_t start = p->i;
-  for (;;) {
-    if (p->i >= p->n) return BAD;
-    uint8_t c = p->s[p->i];
-    if (c == '"') {
-      cj_put(raw, (const char *)p->s + start, p->i - start);
-      p->i++;
+    } else if (c < 0x20) {
       return 0;
+    } else {
+      j++;
     }
-    if (c == '\\') {
-      cj_put(raw, (const char *)p->s + start, p->i - start);
-      if (p->i + 1 >= p->n) return BAD;
-      uint8_t e = p->s[p->i + 1];
-      p->i += 2;
-      switch (e) {
-        case '"': cj_putc(raw, '"'); break;
-        case '\\': cj_putc(raw, '\\'); break;
-        case '/': cj_putc(raw, '/'); break;
-        case 'b': cj_putc(raw, '\b'); break;
-        case 'f': cj_putc(raw, '\f'); break;
-        case 'n': cj_putc(raw, '\n'); break;
-        case 'r': cj_putc(raw, '\r'); break;
-        case 't': cj_putc(raw, '\t'); break;
-        case 'u': {
-          uint32_t cp;
-          if (hex4(p, &cp)) return BAD;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) return BAD;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t lo;
-            if (p->n - p->i < 2 || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u') return BAD;
-            p->i += 2;
-            if (hex4(p, &lo)) return BAD;
-            if (lo < 0xDC00 || lo > 0xDFFF) return BAD;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          put_utf8(raw, cp);
-          break;
-        }
-        default:
-          return BAD;
-      }
-      start = p->i;
-      continue;
-    }
-    if (c < 0x20) return BAD;
-    p->i++;
   }
 }
 
-static int parse_value(parser *p, cj_buf *out);
+static size_t scan_digits(const uint8_t *s, size_t n, size_t j) {
+  size_t start = j;
+  while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+  return j > start ? j : 0;
+}
 
-typedef struct {
-  cj_buf key;  // the key's JSON literal
-  cj_buf val;  // the value's compact text
-} member;
+static size_t scan_number(const uint8_t *s, size_t n, size_t i) {
+  size_t j = s[i] == '-' ? i + 1 : i;
+  j = (j < n && s[j] == '0') ? j + 1 : scan_digits(s, n, j);
+  if (!j) return 0;
+  if (j < n && s[j] == '.') {
+    j = scan_digits(s, n, j + 1);
+    if (!j) return 0;
+  }
+  if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+    j++;
+    if (j < n && (s[j] == '+' || s[j] == '-')) j++;
+    j = scan_digits(s, n, j);
+  }
+  return j;
+}
 
-static int parse_object(parser *p, cj_buf *out) {
-  if (--p->depth == 0) return BAD;
-  p->i++;
-  member *m = NULL;
-  size_t count = 0, cap = 0;
-  int r = 0;
-  ws(p);
-  if (peekc(p) == '}') {
-    p->i++;
-  } else {
-    for (;;) {
-      ws(p);
-      if (peekc(p) != '"') {
-        r = BAD;
-        break;
-      }
-      cj_buf raw = {0};
-      if (parse_string(p, &raw)) {
-        cj_free(&raw);
-        r = BAD;
-        break;
-      }
-      cj_buf key = {0};
-      cj_str(&key, (const uint8_t *)raw.ptr, raw.len);
-      cj_free(&raw);
-      ws(p);
-      if (peekc(p) != ':') {
-        cj_free(&key);
-        r = BAD;
-        break;
-      }
-      p->i++;
-      cj_buf val = {0};
-      if (parse_value(p, &val)) {
-        cj_free(&key);
-        cj_free(&val);
-        r = BAD;
-        break;
-      }
-      // A repeated key keeps its place and takes the last value.
-      size_t k = 0;
-      for (; k < count; k++)
-        if (m[k].key.len == key.len && memcmp(m[k].key.ptr, key.ptr, key.len) == 0) break;
-      if (k < count) {
-        cj_free(&m[k].val);
-        m[k].val = val;
-        cj_free(&key);
+// "key" and ':' of a member at i, into out; the index of its value, or 0.
+static size_t member_key(const uint8_t *s, size_t n, size_t i, cj_buf *out) {
+  if (i >= n || s[i] != '"') return 0;
+  size_t j = scan_string(s, n, i);
+  if (!j) return 0;
+  cj_put(out, (const char *)s + i, j - i);
+  size_t k = skip_ws(s, n, j);
+  if (k >= n || s[k] != ':') return 0;
+  cj_putc(out, ':');
+  return skip_ws(s, n, k + 1);
+}
+
+// The compact text of one JSON document into out; 0 when it is one, -1 when not.
+static int compact_json(const uint8_t *s, size_t n, cj_buf *out) {
+  cj_buf open = {0};  // the open containers, '{' or '[', innermost last
+  int ok = -1;
+  size_t i = skip_ws(s, n, 0);
+  for (;;) {
+    if (i >= n) goto done;
+    uint8_t c = s[i];
+    if (c == '{' || c == '[') {
+      char close = c == '{' ? '}' : ']';
+      cj_putc(out, (char)c);
+      cj_putc(&open, (char)c);
+      i = skip_ws(s, n, i + 1);
+      if (i < n && s[i] == (uint8_t)close) {
+        cj_putc(out, close);
+        open.len--;
+        i++;
       } else {
-        if (count == cap) {
-          cap = cap ? cap * 2 : 8;
-          member *grown = realloc(m, cap * sizeof *m);
-          if (!grown) {
-            cj_free(&key);
-            cj_free(&val);
-            r = BAD;
-            break;
-          }
-          m = grown;
-        }
-        m[count].key = key;
-        m[count].val = val;
-        count++;
+        if (close == '}' && !(i = member_key(s, n, i, out))) goto done;
+        continue;
       }
-      ws(p);
-      int c = peekc(p);
-      p->i++;
-      if (c == ',') continue;
-      if (c == '}') break;
-      r = BAD;
-      break;
+    } else if (c == '"') {
+      size_t j = scan_string(s, n, i);
+      if (!j) goto done;
+      cj_put(out, (const char *)s + i, j - i);
+      i = j;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = scan_number(s, n, i);
+      if (!j) goto done;
+      cj_put(out, (const char *)s + i, j - i);
+      i = j;
+    } else {
+      static const char *const WORDS[] = {"true", "false", "null"};
+      const char *word = NULL;
+      for (int w = 0; w < 3 && !word; w++) {
+        size_t len = strlen(WORDS[w]);
+        if (n - i >= len && memcmp(s + i, WORDS[w], len) == 0) word = WORDS[w];
+      }
+      if (!word) goto done;
+      cj_puts(out, word);
+      i += strlen(word);
+    }
+    for (;;) {
+      i = skip_ws(s, n, i);
+      if (open.len == 0) {
+        if (i == n && !open.failed) ok = 0;
+        goto done;
+      }
+      char container = open.ptr[open.len - 1];
+      char close = container == '{' ? '}' : ']';
+      if (i < n && s[i] == ',') {
+        cj_putc(out, ',');
+        i = skip_ws(s, n, i + 1);
+        if (container == '{' && !(i = member_key(s, n, i, out))) goto done;
+        break;
+      }
+      if (i >= n || s[i] != (uint8_t)close) goto done;
+      cj_putc(out, close);
+      open.len--;
+      i++;
     }
   }
-  if (r == 0) {
-    cj_putc(out, '{');
-    for (size_t k = 0; k < count; k++) {
-      if (k) cj_putc(out, ',');
-      cj_put(out, m[k].key.ptr, m[k].key.len);
-      cj_putc(out, ':');
-      cj_put(out, m[k].val.ptr, m[k].val.len);
-    }
-    cj_putc(out, '}');
-  }
-  for (size_t k = 0; k < count; k++) {
-    cj_free(&m[k].key);
-    cj_free(&m[k].val);
-  }
-  free(m);
-  p->depth++;
-  return r;
+done:
+  cj_free(&open);
+  return ok;
 }
 
-static int parse_array(parser *p, cj_buf *out) {
-  if (--p->depth == 0) return BAD;
-  p->i++;
-  cj_putc(out, '[');
-  ws(p);
-  if (peekc(p) == ']') {
-    p->i++;
-  } else {
-    for (int first = 1;; first = 0) {
-      if (!first) cj_putc(out, ',');
-      if (parse_value(p, out)) return BAD;
-      ws(p);
-      int c = peekc(p);
-      p->i++;
-      if (c == ',') continue;
-      if (c == ']') break;
-      return BAD;
-    }
-  }
-  cj_putc(out, ']');
-  p->depth++;
-  return 0;
-}
-
-static int literal(parser *p, const char *w, cj_buf *out) {
-  size_t n = strlen(w);
-  if (p->n - p->i < n || memcmp(p->s + p->i, w, n) != 0) return BAD;
-  p->i += n;
-  cj_put(out, w, n);
-  return 0;
-}
-
-static int parse_value(parser *p, cj_buf *out) {
-  ws(p);
-  int c = peekc(p);
-  switch (c) {
-    case '{': return parse_object(p, out);
-    case '[': return parse_array(p, out);
-    case '"': {
-      cj_buf raw = {0};
-      int r = parse_string(p, &raw);
-      if (r == 0) cj_str(out, (const uint8_t *)raw.ptr, raw.len);
-      cj_free(&raw);
-      return r;
-    }
-    case 't': return literal(p, "true", out);
-    case 'f': return literal(p, "false", out);
-    case 'n': return literal(p, "null", out);
-    default:
-      if (c == '-' || (c >= '0' && c <= '9')) return parse_number(p, out);
-      return BAD;
-  }
-}
-
-void cj_json_text(cj_buf *b, const uint8_t *s, size_t n) {
-  init_pow10();
-  parser p = {s, 0, n, 128};
+int cj_json_text(cj_buf *b, const uint8_t *s, size_t n) {
   cj_buf tmp = {0};
-  int r = parse_value(&p, &tmp);
-  if (r == 0) {
-    ws(&p);
-    if (p.i != p.n) r = BAD;
-  }
-  if (r == 0 && !tmp.failed)
+  int json_null = 0;
+  if (compact_json(s, n, &tmp) == 0 && !tmp.failed) {
     cj_put(b, tmp.ptr, tmp.len);
-  else
+    json_null = tmp.len == 4 && memcmp(tmp.ptr, "null", 4) == 0;
+  } else {
     cj_str(b, s, n);
+  }
   cj_free(&tmp);
+  return json_null;
 }
 
 // ---------------------------------------------------------------------------------------------

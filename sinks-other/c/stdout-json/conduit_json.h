@@ -1,4 +1,4 @@
-// The stdout-json line format (guest-sdk/src/json.rs) in C, byte for byte.
+// The stdout-json line format (guest-sdk/src/line.rs) in C, byte for byte.
 //
 // Independent of the generated bindings except for the types they define, so that the formatting
 // code can also be compiled natively and tested against serde_json.
@@ -27,9 +27,9 @@ void cj_free(cj_buf *b);
 void cj_str(cj_buf *b, const uint8_t *s, size_t n);
 // A finite double as serde_json prints it; NaN and the infinities as "NaN", "Infinity", "-Infinity".
 void cj_float(cj_buf *b, double f);
-// The compact form of a JSON document as serde_json reads and writes it, or the text as a JSON
-// string when serde_json would not accept it.
-void cj_json_text(cj_buf *b, const uint8_t *s, size_t n);
+// A JSON document without the whitespace between its tokens (everything else as written), or the
+// text as a JSON string when it is not JSON. Returns 1 when the document is JSON's `null`.
+int cj_json_text(cj_buf *b, const uint8_t *s, size_t n);
 void cj_base64(cj_buf *b, const uint8_t *s, size_t n);
 void cj_date(cj_buf *b, int64_t days);
 void cj_time(cj_buf *b, int64_t micros);

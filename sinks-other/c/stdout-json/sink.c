@@ -1,5 +1,5 @@
 // stdout-json in C: one JSON line per row change on standard output, the same bytes as the Rust
-// example sink (guest-sdk/src/json.rs). Bindings from `wit-bindgen c` (sink_component.h), built
+// example sink (guest-sdk/src/line.rs). Bindings from `wit-bindgen c` (sink_component.h), built
 // with `zig cc --target=wasm32-wasi` and made a component with the WASI preview1 reactor adapter.
 //
 // Configuration (`--sink-config key=value`): every key is ignored except `fail_on_seq=N`, the
@@ -39,7 +39,7 @@ static void put_string(cj_buf *b, const sink_component_string_t *s) { cj_str(b, 
   case P##_UUID: put_string(b, &v->val.uuid); break;                              \
   case P##_OTHER: put_string(b, &v->val.other); break;                            \
   case P##_BYTES: cj_base64(b, v->val.bytes.ptr, v->val.bytes.len); break;        \
-  case P##_JSON: cj_json_text(b, v->val.json.ptr, v->val.json.len); break;        \
+  case P##_JSON: is_json_null = cj_json_text(b, v->val.json.ptr, v->val.json.len); break; \
   case P##_TIMESTAMPTZ:                                                           \
     cj_putc(b, '"');                                                              \
     cj_timestamp(b, v->val.timestamptz);                                          \
@@ -61,14 +61,19 @@ static void put_string(cj_buf *b, const sink_component_string_t *s) { cj_str(b, 
     cj_putc(b, '"');                                                              \
     break;
 
-static void datum_json(cj_buf *b, const datum_t *v) {
+// 1 when the value printed is a json document that is JSON's null (not SQL NULL).
+static int datum_json(cj_buf *b, const datum_t *v) {
+  int is_json_null = 0;
   switch (v->tag) {
     TAG_CASES(CONDUIT_SINK_TYPES_DATUM)
     default: cj_puts(b, "null"); break;
   }
+  return is_json_null;
 }
 
-static void value_json(cj_buf *b, const value_t *v) {
+// 1 when the value printed is a json document that is JSON's null (not SQL NULL).
+static int value_json(cj_buf *b, const value_t *v) {
+  int is_json_null = 0;
   switch (v->tag) {
     TAG_CASES(CONDUIT_SINK_TYPES_VALUE)
     case CONDUIT_SINK_TYPES_VALUE_ARRAY:
@@ -81,6 +86,7 @@ static void value_json(cj_buf *b, const value_t *v) {
       break;
     default: cj_puts(b, "null"); break;  // NULL, and unchanged TOAST where it is printed at all
   }
+  return is_json_null;
 }
 
 static int same_name(const column_t *a, const column_t *b) {
@@ -89,8 +95,10 @@ static int same_name(const column_t *a, const column_t *b) {
 
 // A row image as an object: unchanged TOAST columns left out, only key columns when key_only. A
 // column name that occurs twice keeps its first place and takes the last value (as serde_json's
-// ordered map does).
-static void row_json(cj_buf *b, const relation_t *rel, const value_t *values, size_t n, bool key_only) {
+// ordered map does). The names of the columns printed as JSON's null (not SQL NULL) are appended,
+// comma-separated, to json_null.
+static void row_json(cj_buf *b, const relation_t *rel, const value_t *values, size_t n, bool key_only,
+                     cj_buf *json_null) {
   const column_t *cols = rel->columns.ptr;
   if (n > rel->columns.len) n = rel->columns.len;
   cj_putc(b, '{');
@@ -116,7 +124,10 @@ static void row_json(cj_buf *b, const relation_t *rel, const value_t *values, si
     first = 0;
     put_string(b, &cols[i].name);
     cj_putc(b, ':');
-    value_json(b, &values[last]);
+    if (value_json(b, &values[last])) {
+      if (json_null->len) cj_putc(json_null, ',');
+      put_string(json_null, &cols[i].name);
+    }
   }
   cj_putc(b, '}');
 }
@@ -143,14 +154,15 @@ static void change_line(cj_buf *b, const relation_t *rel, const change_t *c) {
   cj_timestamp(b, c->commit_time);
   cj_puts(b, "Z\",\"seq\":");
   cj_u64(b, c->seq);
+  cj_buf new_null = {0}, old_null = {0};
   cj_puts(b, ",\"new\":");
   if (c->new_.is_some && !truncate)
-    row_json(b, rel, c->new_.val.ptr, c->new_.val.len, false);
+    row_json(b, rel, c->new_.val.ptr, c->new_.val.len, false, &new_null);
   else
     cj_puts(b, "null");
   cj_puts(b, ",\"old\":");
   if (c->old.is_some && !truncate)
-    row_json(b, rel, c->old.val.values.ptr, c->old.val.values.len, c->old.val.key_only);
+    row_json(b, rel, c->old.val.values.ptr, c->old.val.values.len, c->old.val.key_only, &old_null);
   else
     cj_puts(b, "null");
   cj_puts(b, ",\"unchanged_toast\":[");
@@ -164,7 +176,18 @@ static void change_line(cj_buf *b, const relation_t *rel, const change_t *c) {
       put_string(b, &rel->columns.ptr[i].name);
     }
   }
-  cj_puts(b, "]}\n");
+  cj_putc(b, ']');
+  if (new_null.len || old_null.len) {
+    cj_puts(b, ",\"json_null\":{\"new\":[");
+    cj_put(b, new_null.ptr, new_null.len);
+    cj_puts(b, "],\"old\":[");
+    cj_put(b, old_null.ptr, old_null.len);
+    cj_puts(b, "]}");
+  }
+  if (new_null.failed || old_null.failed) b->failed = 1;
+  cj_free(&new_null);
+  cj_free(&old_null);
+  cj_puts(b, "}\n");
 }
 
 // Writes and empties the buffer; false when standard output refused it.

@@ -1,9 +1,9 @@
-// The stdout-json line format (guest-sdk/src/json.rs) in JavaScript, byte for byte.
+// The stdout-json line format (guest-sdk/src/line.rs) in JavaScript, byte for byte.
 //
 // Pure functions over jco's representation of the WIT types (variants are {tag, val}; s64/u64
 // are BigInt; list<u8> is a Uint8Array; option<T> is T or undefined), so they can be tested
-// under node as well. JSON documents are read the way serde_json 1.0 (without `float_roundtrip`)
-// reads them and written the way it writes them, as the Rust sink does.
+// under node as well. JSON documents are PostgreSQL's text without whitespace between tokens, as
+// the Rust sink prints them.
 
 // ---------------------------------------------------------------------------------------------
 // Strings and floats as serde_json writes them
@@ -51,257 +51,127 @@ export function floatJson(f) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON documents: parsed as serde_json parses them, printed compactly
+// JSON documents: PostgreSQL's text without the whitespace between tokens (guest-sdk/src/line.rs
+// `compact_json`): duplicate keys, every digit and escapes stay as written.
 
-const BAD = new Error('not JSON serde_json accepts');
-const POW10 = Array.from({ length: 309 }, (_, i) => Number('1e' + i));
-const U64_MAX = (1n << 64n) - 1n;
-const I32_MAX = 2147483647;
-
-function f64FromParts(positive, significand, exponent) {
-  let f = Number(significand); // BigInt -> nearest double, ties to even (as `u64 as f64`)
-  for (;;) {
-    if (Math.abs(exponent) < 309) {
-      if (exponent >= 0) {
-        f *= POW10[exponent];
-        if (!Number.isFinite(f)) throw BAD;
-      } else {
-        f /= POW10[-exponent];
-      }
-      break;
-    }
-    if (f === 0) break;
-    if (exponent >= 0) throw BAD;
-    f /= 1e308;
-    exponent += 308;
+function skipWs(s, i) {
+  while (i < s.length) {
+    const c = s[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++; else break;
   }
-  return positive ? f : -f;
+  return i;
 }
 
-class Parser {
-  constructor(s) { this.s = s; this.i = 0; this.depth = 128; }
-  peek() { return this.i < this.s.length ? this.s[this.i] : ''; }
-  digit() {
-    const c = this.s.charCodeAt(this.i);
-    return c >= 48 && c <= 57 ? c - 48 : -1;
-  }
-  ws() {
-    const s = this.s;
-    let i = this.i;
-    while (i < s.length) {
-      const c = s[i];
-      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++; else break;
-    }
-    this.i = i;
-  }
-  value() {
-    this.ws();
-    const c = this.peek();
-    if (c === '{') return this.obj();
-    if (c === '[') return this.arr();
-    if (c === '"') return jstr(this.string());
-    if (c === '-' || (c >= '0' && c <= '9' && c !== '')) return this.number();
-    for (const w of ['true', 'false', 'null']) {
-      if (this.s.startsWith(w, this.i)) { this.i += w.length; return w; }
-    }
-    throw BAD;
-  }
-  enter() { if (--this.depth === 0) throw BAD; }
-  obj() {
-    this.enter();
-    this.i++;
-    const members = new Map(); // a repeated key keeps its place and takes the last value
-    this.ws();
-    if (this.peek() === '}') {
-      this.i++;
+const isDigit = (s, i) => i < s.length && s[i] >= '0' && s[i] <= '9';
+
+// A string at i (its opening quote); returns the index past its end, or -1.
+function scanString(s, i) {
+  let j = i + 1;
+  for (;;) {
+    if (j >= s.length) return -1;
+    const c = s[j];
+    if (c === '"') return j + 1;
+    if (c === '\\') {
+      const e = s[j + 1];
+      if (e !== undefined && '"\\/bfnrt'.includes(e)) j += 2;
+      else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(j + 2, j + 6))) j += 6;
+      else return -1;
+    } else if (s.charCodeAt(j) < 0x20) {
+      return -1;
     } else {
-      for (;;) {
-        this.ws();
-        if (this.peek() !== '"') throw BAD;
-        const key = this.string();
-        this.ws();
-        if (this.peek() !== ':') throw BAD;
-        this.i++;
-        members.set(key, this.value());
-        this.ws();
-        const c = this.peek();
-        this.i++;
-        if (c === ',') continue;
-        if (c === '}') break;
-        throw BAD;
-      }
+      j++;
     }
-    this.depth++;
-    const parts = [];
-    for (const [k, v] of members) parts.push(jstr(k) + ':' + v);
-    return '{' + parts.join(',') + '}';
   }
-  arr() {
-    this.enter();
-    this.i++;
-    const items = [];
-    this.ws();
-    if (this.peek() === ']') {
-      this.i++;
-    } else {
-      for (;;) {
-        items.push(this.value());
-        this.ws();
-        const c = this.peek();
-        this.i++;
-        if (c === ',') continue;
-        if (c === ']') break;
-        throw BAD;
-      }
-    }
-    this.depth++;
-    return '[' + items.join(',') + ']';
+}
+
+function scanDigits(s, j) {
+  const start = j;
+  while (isDigit(s, j)) j++;
+  return j > start ? j : -1;
+}
+
+function scanNumber(s, i) {
+  let j = s[i] === '-' ? i + 1 : i;
+  j = s[j] === '0' ? j + 1 : scanDigits(s, j);
+  if (j < 0) return -1;
+  if (s[j] === '.') { j = scanDigits(s, j + 1); if (j < 0) return -1; }
+  if (s[j] === 'e' || s[j] === 'E') {
+    j++;
+    if (s[j] === '+' || s[j] === '-') j++;
+    j = scanDigits(s, j);
   }
-  hex4() {
-    const h = this.s.slice(this.i, this.i + 4);
-    if (!/^[0-9a-fA-F]{4}$/.test(h)) throw BAD;
-    this.i += 4;
-    return parseInt(h, 16);
-  }
-  string() {
-    const s = this.s;
-    this.i++;
-    let out = '';
-    let start = this.i;
-    for (;;) {
-      const i = this.i;
-      if (i >= s.length) throw BAD;
-      const c = s.charCodeAt(i);
-      if (c === 34) { // "
-        out += s.slice(start, i);
-        this.i = i + 1;
-        return out;
-      }
-      if (c === 92) { // backslash
-        out += s.slice(start, i);
-        if (i + 1 >= s.length) throw BAD;
-        const e = s[i + 1];
-        this.i = i + 2;
-        if (e === 'u') {
-          let cp = this.hex4();
-          if (cp >= 0xdc00 && cp <= 0xdfff) throw BAD;
-          if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (s.slice(this.i, this.i + 2) !== '\\u') throw BAD;
-            this.i += 2;
-            const lo = this.hex4();
-            if (lo < 0xdc00 || lo > 0xdfff) throw BAD;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-          }
-          out += String.fromCodePoint(cp);
-        } else {
-          const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
-          if (simple === undefined) throw BAD;
-          out += simple;
-        }
-        start = this.i;
+  return j;
+}
+
+// The compact text of one JSON document, or null when `s` is not one.
+export function compactJson(s) {
+  let out = '';
+  const open = [];
+  let i = skipWs(s, 0);
+  const key = () => { // "key" and ':' of a member at i; the index of its value, or -1
+    if (s[i] !== '"') return -1;
+    const j = scanString(s, i);
+    if (j < 0) return -1;
+    out += s.slice(i, j);
+    const k = skipWs(s, j);
+    if (s[k] !== ':') return -1;
+    out += ':';
+    return skipWs(s, k + 1);
+  };
+  for (;;) {
+    const c = s[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      out += c;
+      open.push(c);
+      i = skipWs(s, i + 1);
+      if (s[i] === close) {
+        out += close;
+        open.pop();
+        i++;
+      } else {
+        if (close === '}' && (i = key()) < 0) return null;
         continue;
       }
-      if (c < 0x20) throw BAD;
-      this.i = i + 1;
-    }
-  }
-  number() {
-    let positive = true;
-    if (this.peek() === '-') { this.i++; positive = false; }
-    let d = this.digit();
-    if (d < 0) throw BAD;
-    this.i++;
-    let significand = BigInt(d);
-    if (d === 0) {
-      if (this.digit() >= 0) throw BAD;
+    } else if (c === '"') {
+      const j = scanString(s, i);
+      if (j < 0) return null;
+      out += s.slice(i, j);
+      i = j;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      const j = scanNumber(s, i);
+      if (j < 0) return null;
+      out += s.slice(i, j);
+      i = j;
     } else {
-      for (;;) {
-        d = this.digit();
-        if (d < 0) break;
-        const next = significand * 10n + BigInt(d);
-        if (next > U64_MAX) return fmtFloat(this.longInteger(positive, significand));
-        this.i++;
-        significand = next;
-      }
+      const word = ['true', 'false', 'null'].find((w) => s.startsWith(w, i));
+      if (word === undefined) return null;
+      out += word;
+      i += word.length;
     }
-    const c = this.peek();
-    if (c === '.') return fmtFloat(this.decimal(positive, significand, 0));
-    if (c === 'e' || c === 'E') return fmtFloat(this.exponent(positive, significand, 0));
-    if (positive) return significand.toString();
-    if (significand === 0n || significand > (1n << 63n)) return fmtFloat(-Number(significand));
-    return (-significand).toString();
-  }
-  longInteger(positive, significand) {
-    let exponent = 0;
-    while (this.digit() >= 0) { this.i++; exponent++; }
-    const c = this.peek();
-    if (c === '.') return this.decimal(positive, significand, exponent);
-    if (c === 'e' || c === 'E') return this.exponent(positive, significand, exponent);
-    return f64FromParts(positive, significand, exponent);
-  }
-  decimal(positive, significand, before) {
-    this.i++;
-    let after = 0;
-    let seen = false;
     for (;;) {
-      const d = this.digit();
-      if (d < 0) break;
-      seen = true;
-      const next = significand * 10n + BigInt(d);
-      if (next > U64_MAX) {
-        while (this.digit() >= 0) this.i++; // further digits are ignored
+      i = skipWs(s, i);
+      if (open.length === 0) return i === s.length ? out : null;
+      const container = open[open.length - 1];
+      const close = container === '{' ? '}' : ']';
+      if (s[i] === ',') {
+        out += ',';
+        i = skipWs(s, i + 1);
+        if (container === '{' && (i = key()) < 0) return null;
         break;
       }
-      this.i++;
-      significand = next;
-      after--;
+      if (s[i] !== close) return null;
+      out += close;
+      open.pop();
+      i++;
     }
-    if (!seen) throw BAD;
-    const exponent = before + after;
-    const c = this.peek();
-    if (c === 'e' || c === 'E') return this.exponent(positive, significand, exponent);
-    return f64FromParts(positive, significand, exponent);
-  }
-  exponent(positive, significand, starting) {
-    this.i++;
-    let positiveExp = true;
-    const c = this.peek();
-    if (c === '+') this.i++;
-    else if (c === '-') { this.i++; positiveExp = false; }
-    let d = this.digit();
-    if (d < 0) throw BAD;
-    this.i++;
-    let exp = d;
-    for (;;) {
-      d = this.digit();
-      if (d < 0) break;
-      this.i++;
-      if (exp * 10 + d > I32_MAX) {
-        if (significand !== 0n && positiveExp) throw BAD;
-        while (this.digit() >= 0) this.i++;
-        return positive ? 0 : -0;
-      }
-      exp = exp * 10 + d;
-    }
-    let final = positiveExp ? starting + exp : starting - exp;
-    final = Math.max(-2147483648, Math.min(I32_MAX, final));
-    return f64FromParts(positive, significand, final);
   }
 }
 
-// The compact form of a JSON document, or the text as a JSON string when serde_json would not
-// accept it.
+// The document's compact text, or the text as a JSON string when it is not JSON.
 export function jsonText(s) {
-  const p = new Parser(s);
-  try {
-    const out = p.value();
-    p.ws();
-    if (p.i !== s.length) throw BAD;
-    return out;
-  } catch (e) {
-    if (e === BAD || e instanceof RangeError) return jstr(s);
-    throw e;
-  }
+  const compact = compactJson(s);
+  return compact === null ? jstr(s) : compact;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +279,8 @@ export function valueJson(v) {
   }
 }
 
-function row(columns, values, keyOnly) {
+// The row object; the names of its columns holding JSON's null (not SQL NULL) go to jsonNull.
+function row(columns, values, keyOnly, jsonNull) {
   const members = new Map();
   const n = Math.min(columns.length, values.length);
   for (let i = 0; i < n; i++) {
@@ -417,10 +288,14 @@ function row(columns, values, keyOnly) {
     const v = values[i];
     if (keyOnly && !col.key) continue;
     if (v.tag === 'unchanged-toast') continue;
-    members.set(col.name, valueJson(v));
+    const text = valueJson(v);
+    members.set(col.name, [text, v.tag === 'json' && text === 'null']);
   }
   const parts = [];
-  for (const [k, v] of members) parts.push(jstr(k) + ':' + v);
+  for (const [k, [v, isJsonNull]] of members) {
+    parts.push(jstr(k) + ':' + v);
+    if (isJsonNull) jsonNull.push(jstr(k));
+  }
   return '{' + parts.join(',') + '}';
 }
 
@@ -430,15 +305,20 @@ export function changeLine(rel, c) {
   const cols = rel.columns;
   let neu = 'null';
   const toast = [];
+  const newNull = [];
+  const oldNull = [];
   if (c.new != null && !truncate) {
-    neu = row(cols, c.new, false);
+    neu = row(cols, c.new, false, newNull);
     const n = Math.min(cols.length, c.new.length);
     for (let i = 0; i < n; i++) if (c.new[i].tag === 'unchanged-toast') toast.push(jstr(cols[i].name));
   }
   let old = 'null';
-  if (c.old != null && !truncate) old = row(cols, c.old.values, c.old.keyOnly);
+  if (c.old != null && !truncate) old = row(cols, c.old.values, c.old.keyOnly, oldNull);
+  const jsonNull = newNull.length || oldNull.length
+    ? ',"json_null":{"new":[' + newNull.join(',') + '],"old":[' + oldNull.join(',') + ']}'
+    : '';
   return '{"op":"' + c.op + '","schema":' + jstr(rel.schema) + ',"table":' + jstr(rel.name) +
     ',"xid":' + c.xid + ',"commit_lsn":"' + fmtLsn(BigInt(c.commitLsn)) + '","end_lsn":"' +
     fmtLsn(BigInt(c.endLsn)) + '","commit_time":"' + fmtTimestamp(BigInt(c.commitTime)) + 'Z","seq":' +
-    c.seq + ',"new":' + neu + ',"old":' + old + ',"unchanged_toast":[' + toast.join(',') + ']}';
+    c.seq + ',"new":' + neu + ',"old":' + old + ',"unchanged_toast":[' + toast.join(',') + ']' + jsonNull + '}';
 }

@@ -1,5 +1,5 @@
 """stdout-json in Python: one JSON line per row change on standard output, the same bytes as the
-Rust example sink (guest-sdk/src/json.rs), built with componentize-py.
+Rust example sink (guest-sdk/src/line.rs), built with componentize-py.
 
 Configuration (`--sink-config key=value`): every key is ignored except `fail_on_seq=N`, the
 conformance suite's switch: publish writes the lines of the changes before the first change whose

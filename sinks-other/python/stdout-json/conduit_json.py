@@ -1,8 +1,8 @@
-"""The stdout-json line format (guest-sdk/src/json.rs) in Python, byte for byte.
+"""The stdout-json line format (guest-sdk/src/line.rs) in Python, byte for byte.
 
 Pure functions over the componentize-py binding types, so they can also be tested natively.
-JSON documents are read the way serde_json 1.0 (without `float_roundtrip`) reads them and
-written the way it writes them: that is what the Rust sink does, so a port must do the same.
+JSON documents are PostgreSQL's text without the whitespace between tokens, as the Rust sink
+prints them.
 """
 
 import base64
@@ -67,299 +67,159 @@ def float_json(f):
 
 
 # ---------------------------------------------------------------------------------------------
-# JSON documents: parsed as serde_json parses them, printed compactly
+# JSON documents: PostgreSQL's text without the whitespace between tokens (guest-sdk/src/line.rs
+# `compact_json`): duplicate keys, every digit and escapes stay as written.
 
-class _Bad(Exception):
-    pass
-
-
-_POW10 = [float('1e%d' % i) for i in range(309)]
-_U64_MAX = (1 << 64) - 1
-_I32_MAX = (1 << 31) - 1
 _WS = ' \t\n\r'
 _DIGITS = '0123456789'
+_HEX = frozenset('0123456789abcdefABCDEF')
+_SIMPLE_ESCAPES = '"\\/bfnrt'
 
 
-def _f64_from_parts(positive, significand, exponent):
-    f = float(significand)
+def _skip_ws(s, i):
+    n = len(s)
+    while i < n and s[i] in _WS:
+        i += 1
+    return i
+
+
+def _scan_string(s, i):
+    """The index past the string at `i` (its opening quote), or -1."""
+    n = len(s)
+    j = i + 1
     while True:
-        if abs(exponent) < 309:
-            if exponent >= 0:
-                f *= _POW10[exponent]
-                if math.isinf(f):
-                    raise _Bad()
-            else:
-                f /= _POW10[-exponent]
-            break
-        if f == 0.0:
-            break
-        if exponent >= 0:
-            raise _Bad()
-        f /= 1e308
-        exponent += 308
-    return f if positive else -f
-
-
-class _Parser:
-    __slots__ = ('s', 'i', 'n', 'depth')
-
-    def __init__(self, s):
-        self.s = s
-        self.i = 0
-        self.n = len(s)
-        self.depth = 128
-
-    def peek(self):
-        return self.s[self.i] if self.i < self.n else ''
-
-    def ws(self):
-        s, i, n = self.s, self.i, self.n
-        while i < n and s[i] in _WS:
-            i += 1
-        self.i = i
-
-    def value(self):
-        """Returns the compact JSON text of the value."""
-        self.ws()
-        c = self.peek()
-        if c == '{':
-            return self.obj()
-        if c == '[':
-            return self.arr()
+        if j >= n:
+            return -1
+        c = s[j]
         if c == '"':
-            return jstr(self.string())
-        if c == '-' or (c and c in _DIGITS):
-            return self.number()
-        for word in ('true', 'false', 'null'):
-            if self.s.startswith(word, self.i):
-                self.i += len(word)
-                return word
-        raise _Bad()
-
-    def enter(self):
-        self.depth -= 1
-        if self.depth == 0:
-            raise _Bad()
-
-    def obj(self):
-        self.enter()
-        self.i += 1
-        members = {}
-        self.ws()
-        if self.peek() == '}':
-            self.i += 1
+            return j + 1
+        if c == '\\':
+            e = s[j + 1] if j + 1 < n else ''
+            if e and e in _SIMPLE_ESCAPES:
+                j += 2
+            elif e == 'u' and len(s[j + 2:j + 6]) == 4 and all(h in _HEX for h in s[j + 2:j + 6]):
+                j += 6
+            else:
+                return -1
+        elif ord(c) < 0x20:
+            return -1
         else:
-            while True:
-                self.ws()
-                if self.peek() != '"':
-                    raise _Bad()
-                key = self.string()
-                self.ws()
-                if self.peek() != ':':
-                    raise _Bad()
-                self.i += 1
-                members[key] = self.value()  # a repeated key keeps its place, takes the last value
-                self.ws()
-                c = self.peek()
-                self.i += 1
-                if c == ',':
-                    continue
-                if c == '}':
-                    break
-                raise _Bad()
-        self.depth += 1
-        return '{' + ','.join(jstr(k) + ':' + v for k, v in members.items()) + '}'
+            j += 1
 
-    def arr(self):
-        self.enter()
-        self.i += 1
-        items = []
-        self.ws()
-        if self.peek() == ']':
-            self.i += 1
-        else:
-            while True:
-                items.append(self.value())
-                self.ws()
-                c = self.peek()
-                self.i += 1
-                if c == ',':
-                    continue
-                if c == ']':
-                    break
-                raise _Bad()
-        self.depth += 1
-        return '[' + ','.join(items) + ']'
 
-    def hex4(self):
-        h = self.s[self.i:self.i + 4]
-        if len(h) != 4 or any(c not in '0123456789abcdefABCDEF' for c in h):
-            raise _Bad()
-        self.i += 4
-        return int(h, 16)
+def _scan_digits(s, j):
+    start = j
+    n = len(s)
+    while j < n and s[j] in _DIGITS:
+        j += 1
+    return j if j > start else -1
 
-    def string(self):
-        s, n = self.s, self.n
-        self.i += 1
-        out = []
-        start = self.i
-        while True:
-            i = self.i
-            if i >= n:
-                raise _Bad()
-            c = s[i]
-            if c == '"':
-                out.append(s[start:i])
-                self.i = i + 1
-                return ''.join(out)
-            if c == '\\':
-                out.append(s[start:i])
-                if i + 1 >= n:
-                    raise _Bad()
-                e = s[i + 1]
-                self.i = i + 2
-                if e == 'u':
-                    cp = self.hex4()
-                    if 0xDC00 <= cp <= 0xDFFF:
-                        raise _Bad()
-                    if 0xD800 <= cp <= 0xDBFF:
-                        if s[self.i:self.i + 2] != '\\u':
-                            raise _Bad()
-                        self.i += 2
-                        lo = self.hex4()
-                        if not 0xDC00 <= lo <= 0xDFFF:
-                            raise _Bad()
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
-                    out.append(chr(cp))
-                else:
-                    simple = {'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f',
-                              'n': '\n', 'r': '\r', 't': '\t'}.get(e)
-                    if simple is None:
-                        raise _Bad()
-                    out.append(simple)
-                start = self.i
+
+def _at(s, j):
+    return s[j] if j < len(s) else ''
+
+
+def _scan_number(s, i):
+    j = i + 1 if s[i] == '-' else i
+    j = j + 1 if _at(s, j) == '0' else _scan_digits(s, j)
+    if j < 0:
+        return -1
+    if _at(s, j) == '.':
+        j = _scan_digits(s, j + 1)
+        if j < 0:
+            return -1
+    if _at(s, j) in ('e', 'E'):
+        j += 1
+        if _at(s, j) in ('+', '-'):
+            j += 1
+        j = _scan_digits(s, j)
+    return j
+
+
+def compact_json(s):
+    """The compact text of one JSON document, or None when `s` is not one."""
+    out = []
+    open_ = []
+    n = len(s)
+
+    def key(i):
+        # "key" and ':' of a member at i; the index of its value, or -1.
+        if _at(s, i) != '"':
+            return -1
+        j = _scan_string(s, i)
+        if j < 0:
+            return -1
+        out.append(s[i:j])
+        k = _skip_ws(s, j)
+        if _at(s, k) != ':':
+            return -1
+        out.append(':')
+        return _skip_ws(s, k + 1)
+
+    i = _skip_ws(s, 0)
+    while True:
+        c = _at(s, i)
+        if c in ('{', '['):
+            close = '}' if c == '{' else ']'
+            out.append(c)
+            open_.append(c)
+            i = _skip_ws(s, i + 1)
+            if _at(s, i) == close:
+                out.append(close)
+                open_.pop()
+                i += 1
+            else:
+                if close == '}':
+                    i = key(i)
+                    if i < 0:
+                        return None
                 continue
-            if ord(c) < 0x20:
-                raise _Bad()
-            self.i = i + 1
-
-    def digit(self):
-        c = self.peek()
-        return ord(c) - 48 if c and c in _DIGITS else -1
-
-    def number(self):
-        positive = True
-        if self.peek() == '-':
-            self.i += 1
-            positive = False
-        d = self.digit()
-        if d < 0:
-            raise _Bad()
-        self.i += 1
-        significand = d
-        if d == 0:
-            if self.digit() >= 0:
-                raise _Bad()
+        elif c == '"':
+            j = _scan_string(s, i)
+            if j < 0:
+                return None
+            out.append(s[i:j])
+            i = j
+        elif c == '-' or (c != '' and c in _DIGITS):
+            j = _scan_number(s, i)
+            if j < 0:
+                return None
+            out.append(s[i:j])
+            i = j
         else:
-            while True:
-                d = self.digit()
-                if d < 0:
+            for word in ('true', 'false', 'null'):
+                if s.startswith(word, i):
                     break
-                if significand * 10 + d > _U64_MAX:
-                    return fmt_float(self.long_integer(positive, significand))
-                self.i += 1
-                significand = significand * 10 + d
-        c = self.peek()
-        if c == '.':
-            return fmt_float(self.decimal(positive, significand, 0))
-        if c in ('e', 'E') and c:
-            return fmt_float(self.exponent(positive, significand, 0))
-        if positive:
-            return str(significand)
-        if significand == 0 or significand > (1 << 63):
-            return fmt_float(-float(significand))
-        return str(-significand)
-
-    def long_integer(self, positive, significand):
-        exponent = 0
-        while self.digit() >= 0:
-            self.i += 1
-            exponent += 1
-        c = self.peek()
-        if c == '.':
-            return self.decimal(positive, significand, exponent)
-        if c and c in 'eE':
-            return self.exponent(positive, significand, exponent)
-        return _f64_from_parts(positive, significand, exponent)
-
-    def decimal(self, positive, significand, exponent_before):
-        self.i += 1
-        after = 0
-        seen = False
+            else:
+                return None
+            out.append(word)
+            i += len(word)
         while True:
-            d = self.digit()
-            if d < 0:
+            i = _skip_ws(s, i)
+            if not open_:
+                return ''.join(out) if i == n else None
+            container = open_[-1]
+            close = '}' if container == '{' else ']'
+            c = _at(s, i)
+            if c == ',':
+                out.append(',')
+                i = _skip_ws(s, i + 1)
+                if container == '{':
+                    i = key(i)
+                    if i < 0:
+                        return None
                 break
-            seen = True
-            if significand * 10 + d > _U64_MAX:
-                # further digits are ignored
-                while self.digit() >= 0:
-                    self.i += 1
-                break
-            self.i += 1
-            significand = significand * 10 + d
-            after -= 1
-        if not seen:
-            raise _Bad()
-        exponent = exponent_before + after
-        c = self.peek()
-        if c and c in 'eE':
-            return self.exponent(positive, significand, exponent)
-        return _f64_from_parts(positive, significand, exponent)
-
-    def exponent(self, positive, significand, starting):
-        self.i += 1
-        positive_exp = True
-        c = self.peek()
-        if c == '+':
-            self.i += 1
-        elif c == '-':
-            self.i += 1
-            positive_exp = False
-        d = self.digit()
-        if d < 0:
-            raise _Bad()
-        self.i += 1
-        exp = d
-        while True:
-            d = self.digit()
-            if d < 0:
-                break
-            self.i += 1
-            if exp * 10 + d > _I32_MAX:
-                if significand != 0 and positive_exp:
-                    raise _Bad()
-                while self.digit() >= 0:
-                    self.i += 1
-                return 0.0 if positive else -0.0
-            exp = exp * 10 + d
-        final = starting + exp if positive_exp else starting - exp
-        final = max(-(1 << 31), min(_I32_MAX, final))
-        return _f64_from_parts(positive, significand, final)
+            if c != close:
+                return None
+            out.append(close)
+            open_.pop()
+            i += 1
 
 
 def json_text(s):
-    """The compact form of a JSON document, or the text as a JSON string when serde_json would
-    not accept it."""
-    p = _Parser(s)
-    try:
-        out = p.value()
-        p.ws()
-        if p.i != p.n:
-            raise _Bad()
-        return out
-    except (_Bad, RecursionError):
-        return jstr(s)
+    """The document's compact text, or the text as a JSON string when it is not JSON."""
+    compact = compact_json(s)
+    return jstr(s) if compact is None else compact
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +320,9 @@ def value_json(v):
     return _scalar(_kind(v), v)
 
 
-def _row(columns, values, key_only):
+def _row(columns, values, key_only, json_null):
+    """The row object; the names of its columns holding JSON's null (not SQL NULL) go to
+    `json_null`."""
     row = {}
     for col, v in zip(columns, values):
         if key_only and not col.key:
@@ -468,8 +330,10 @@ def _row(columns, values, key_only):
         k = _kind(v)
         if k == 'UnchangedToast':
             continue
-        row[col.name] = _scalar(k, v)
-    return '{' + ','.join(jstr(k) + ':' + v for k, v in row.items()) + '}'
+        text = _scalar(k, v)
+        row[col.name] = (text, k == 'Json' and text == 'null')
+    json_null.extend(jstr(name) for name, (_, is_null) in row.items() if is_null)
+    return '{' + ','.join(jstr(k) + ':' + v for k, (v, _) in row.items()) + '}'
 
 
 def change_line(rel, c, op):
@@ -478,15 +342,21 @@ def change_line(rel, c, op):
     cols = rel.columns
     new = 'null'
     toast = []
+    new_null = []
+    old_null = []
     if c.new is not None and not truncate:
-        new = _row(cols, c.new, False)
+        new = _row(cols, c.new, False, new_null)
         toast = [jstr(col.name) for col, v in zip(cols, c.new) if _kind(v) == 'UnchangedToast']
     old = 'null'
     if c.old is not None and not truncate:
-        old = _row(cols, c.old.values, c.old.key_only)
+        old = _row(cols, c.old.values, c.old.key_only, old_null)
+    json_null = ''
+    if new_null or old_null:
+        json_null = ''.join((',"json_null":{"new":[', ','.join(new_null), '],"old":[',
+                             ','.join(old_null), ']}'))
     return ''.join((
         '{"op":"', op, '","schema":', jstr(rel.schema), ',"table":', jstr(rel.name),
         ',"xid":', str(c.xid), ',"commit_lsn":"', fmt_lsn(c.commit_lsn),
         '","end_lsn":"', fmt_lsn(c.end_lsn), '","commit_time":"', fmt_timestamp(c.commit_time),
         'Z","seq":', str(c.seq), ',"new":', new, ',"old":', old,
-        ',"unchanged_toast":[', ','.join(toast), ']}'))
+        ',"unchanged_toast":[', ','.join(toast), ']', json_null, '}'))

@@ -273,4 +273,5 @@ fn write_shipped_event_files() {
     shipped::batches(&dir);
     shipped::large(&dir);
     shipped::snapshot(&dir);
+    shipped::exact_values(&dir);
 }

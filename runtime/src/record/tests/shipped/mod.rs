@@ -4,10 +4,12 @@
 use super::*;
 
 mod every_kind;
+mod exact;
 mod others;
 mod snapshot;
 
 pub use every_kind::every_kind;
+pub use exact::exact_values;
 pub use others::{batches, large, toast_and_keys, unicode};
 pub use snapshot::snapshot;
 
