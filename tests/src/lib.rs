@@ -41,6 +41,7 @@ pub mod run;
 pub mod sinks;
 pub mod status;
 pub mod tenants;
+pub mod types;
 pub mod wait;
 
 pub use cluster::*;
@@ -53,6 +54,7 @@ pub use run::*;
 pub use sinks::*;
 pub use status::*;
 pub use tenants::*;
+pub use types::*;
 pub use wait::*;
 
 /// A WAL position: the runtime's own type (`X/X` when printed and parsed).
