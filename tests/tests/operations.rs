@@ -72,3 +72,37 @@ async fn a_new_tenant_lags_from_the_slot_not_from_zero() {
     assert!(lag < 1 << 20, "lag {lag} bytes with the server at {wal}");
     r.terminate_ok().await;
 }
+
+/// With `--log-format json` every line of standard error is a JSON object, the fatal one too.
+#[tokio::test]
+async fn the_fatal_line_is_json_too() {
+    let done = Running::spawn(conduit_command([
+        std::ffi::OsString::from("run"),
+        stdout_json().into(),
+        "--source".into(),
+        "not a url".into(),
+        "--log-format".into(),
+        "json".into(),
+    ]))
+    .wait_exit(exit_deadline())
+    .await;
+    assert_eq!(done.status.code(), Some(1), "{}", done.stderr);
+    let lines: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+    let last: Value = serde_json::from_str(lines[lines.len() - 1]).unwrap();
+    assert_eq!(last["level"], "ERROR");
+    assert!(
+        last["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("error: invalid source URL")),
+        "{last}"
+    );
+}
