@@ -20,6 +20,9 @@ use crate::source::catalog::load_types;
 use crate::source::stream::{ReplicationStream, ServerMessage};
 use crate::source::wire::WireError;
 
+/// How often a streaming run logs its one-line summary.
+const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How a streaming session ended.
 pub(super) enum SessionEnd {
     Shutdown,
@@ -47,6 +50,8 @@ pub(super) struct Loop<'a> {
     pub walsender: Option<i32>,
     /// Why the connection failed while sending a status update, for the loop to act on.
     lost: Option<WireError>,
+    /// When the last summary line was logged, and the changes delivered then.
+    summary: (Instant, u64),
     pub backfills: Backfills,
     /// Backfill requests from the control socket.
     pub requests: Option<mpsc::Receiver<Asked>>,
@@ -78,6 +83,7 @@ impl<'a> Loop<'a> {
             past_stop: false,
             walsender: None,
             lost: None,
+            summary: (Instant::now(), 0),
             backfills,
             requests: None,
         }
@@ -361,7 +367,34 @@ impl<'a> Loop<'a> {
     fn report(&mut self) {
         self.tenants
             .warn_lag(self.received, self.cfg.max_wal_lag_bytes);
-        self.write_status(true);
+        let status = self.write_status(true);
+        // One line at info every 30 s, so a log alone shows that the stream moves and how fast.
+        let delivered: u64 = status.tenants.iter().map(|t| t.delivered_changes).sum();
+        let (at, before) = self.summary;
+        if at.elapsed() >= SUMMARY_EVERY {
+            let secs = at.elapsed().as_secs_f64();
+            let lag = status
+                .tenants
+                .iter()
+                .map(|t| t.lag_bytes)
+                .max()
+                .unwrap_or(0);
+            let quarantined = status
+                .tenants
+                .iter()
+                .filter(|t| t.state != "active")
+                .count();
+            tracing::info!(
+                "streaming: {:.0} changes/s delivered over the last {secs:.0} s, {} \
+                 transactions in all, largest tenant lag {} KiB, {quarantined} of {} tenants \
+                 quarantined",
+                delivered.saturating_sub(before) as f64 / secs,
+                self.transactions,
+                lag >> 10,
+                status.tenants.len()
+            );
+            self.summary = (Instant::now(), delivered);
+        }
     }
 
     /// Writes the status file (a report, not a guarantee: a failure is only logged).
