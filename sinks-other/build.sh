@@ -3,8 +3,8 @@
 #
 #   bash sinks-other/build.sh <c|python|js|go> <sink-dir> <out.wasm> [wit-dir]
 #
-# Tools come from $CONDUIT_TOOLS_DIR (default <repo>/target/tools; install them with
-# sinks-other/install-tools.sh). Intermediate files go to $CONDUIT_SINKS_BUILD_DIR (default
+# Tools come from $CONDUIT_TOOLS_DIR (default ~/.cache/conduit-wasm/tools, as for
+# sinks-other/install-tools.sh and the scaffolds; `cargo xtask` passes <repo>/target/tools). Intermediate files go to $CONDUIT_SINKS_BUILD_DIR (default
 # <repo>/target/sinks-build). `cargo xtask build-sinks` calls this for every sinks-other/<lang>/<sink>.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ lang=$1
 src=$(cd "$2" && pwd)
 out=$(mkdir -p "$(dirname "$3")" && cd "$(dirname "$3")" && pwd)/$(basename "$3")
 wit=$(cd "${4:-$root/wit}" && pwd)
-tools=${CONDUIT_TOOLS_DIR:-$root/target/tools}
+tools=${CONDUIT_TOOLS_DIR:-$HOME/.cache/conduit-wasm/tools}
 work=${CONDUIT_SINKS_BUILD_DIR:-$root/target/sinks-build}/$lang/$(basename "$src")
 mkdir -p "$work"
 

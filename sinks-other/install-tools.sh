@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned tools that build the non-Rust sinks, into $CONDUIT_TOOLS_DIR (default
-# <repo>/target/tools). Idempotent and quick when everything is there: each part is skipped when
+# ~/.cache/conduit-wasm/tools: where the build.sh of `conduit-wasm new`'s projects look, so that a
+# sink project outside this repository builds after a plain run of this script; `cargo xtask`
+# passes <repo>/target/tools instead). Idempotent and quick when everything is there: each part is skipped when
 # its pins are unchanged. Needs python3 (with venv), node + npm and cargo; reaches only PyPI, npm
 # and crates.io.
 #
@@ -19,7 +21,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-tools=${CONDUIT_TOOLS_DIR:-$root/target/tools}
+tools=${CONDUIT_TOOLS_DIR:-$HOME/.cache/conduit-wasm/tools}
 mkdir -p "$tools"
 
 PY_PINS="componentize-py==0.25.1 ziglang==0.17.1"

@@ -20,7 +20,8 @@ if (!sinkDir || !out) {
 }
 const here = dirname(new URL(import.meta.url).pathname);
 const witPath = resolve(witArg ?? join(here, '..', '..', 'wit'));
-const toolsDir = process.env.CONDUIT_TOOLS_DIR ?? resolve(here, '..', '..', 'target', 'tools');
+// The same default as install-tools.sh and the scaffolds' build.sh (xtask passes target/tools).
+const toolsDir = process.env.CONDUIT_TOOLS_DIR ?? join(process.env.HOME, '.cache', 'conduit-wasm', 'tools');
 const { componentize } = await import(
   pathToFileURL(
     join(toolsDir, 'node', 'node_modules', '@bytecodealliance', 'componentize-js', 'src', 'componentize.js'),

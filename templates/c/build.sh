@@ -3,7 +3,7 @@
 # (reactor), then a component with the WASI preview1 reactor adapter.
 #
 # Tools: $CONDUIT_TOOLS_DIR (default ~/.cache/conduit-wasm/tools), as installed by
-#   CONDUIT_TOOLS_DIR=~/.cache/conduit-wasm/tools bash <conduit-wasm>/sinks-other/install-tools.sh
+#   bash <conduit-wasm>/sinks-other/install-tools.sh   (its default directory is this one)
 # (ziglang 0.17.1 from PyPI in venv/, and bin/conduit-sink-build, which does `wit-bindgen c` and
 # `wasm-tools component new --adapt` with wasmtime 48's reactor adapter).
 set -euo pipefail

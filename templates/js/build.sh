@@ -2,7 +2,7 @@
 # Builds {{name}}.wasm with componentize-js 0.23.0 (jco 1.35.0's engine), without AOT.
 #
 # Tools: $CONDUIT_TOOLS_DIR/node (default ~/.cache/conduit-wasm/tools), as installed by
-#   CONDUIT_TOOLS_DIR=~/.cache/conduit-wasm/tools bash <conduit-wasm>/sinks-other/install-tools.sh
+#   bash <conduit-wasm>/sinks-other/install-tools.sh   (its default directory is this one)
 set -euo pipefail
 cd "$(dirname "$0")"
 tools=${CONDUIT_TOOLS_DIR:-$HOME/.cache/conduit-wasm/tools}

@@ -2,7 +2,7 @@
 # Builds {{name}}.wasm with componentize-py 0.25.1 (from PyPI).
 #
 # Tools: $CONDUIT_TOOLS_DIR/venv (default ~/.cache/conduit-wasm/tools), as installed by
-#   CONDUIT_TOOLS_DIR=~/.cache/conduit-wasm/tools bash <conduit-wasm>/sinks-other/install-tools.sh
+#   bash <conduit-wasm>/sinks-other/install-tools.sh   (its default directory is this one)
 # or any environment with `pip install componentize-py==0.25.1` (then set COMPONENTIZE_PY).
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -222,15 +222,15 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
     println!("next:");
     if args.lang != Lang::Rust {
         println!(
-            "  # once: the pinned tools (see {shown}/build.sh), e.g. \
-             CONDUIT_TOOLS_DIR=~/.cache/conduit-wasm/tools bash <conduit-wasm>/sinks-other/install-tools.sh"
+            "  # once: the pinned tools, into ~/.cache/conduit-wasm/tools (see {shown}/build.sh): \
+             bash <conduit-wasm>/sinks-other/install-tools.sh"
         );
     } else {
         println!("  rustup target add wasm32-wasip2   # once");
     }
     println!("  {shown}/build.sh");
     println!(
-        "  conduit-wasm test {shown}/{}.wasm --events <events.jsonl>   # e.g. tests/events/every-kind.jsonl",
+        "  conduit-wasm test {shown}/{}.wasm   # built-in sample events; --events FILE for recorded ones",
         args.name
     );
     Ok(())

@@ -1,4 +1,7 @@
-//! `conduit-wasm test <sink.wasm> --events FILE`: a sink against recorded events, no database.
+//! `conduit-wasm test <sink.wasm> [--events FILE]`: a sink against recorded events, no database.
+//!
+//! Without `--events`, the built-in sample ([`SAMPLE_EVENTS`]) is replayed, so that a sink project
+//! made by `conduit-wasm new` outside the repository can be tested before anything was recorded.
 //!
 //! Calls `connect` with the `--sink-config` pairs, `publish` once per recorded batch (or per slice
 //! of at most `--batch N` changes), then `close`, exactly as `run` would, in a sandbox with the
@@ -6,7 +9,8 @@
 //! as one line naming the call, the batch and its line in the events file; the exit status is 0
 //! only when every call succeeded.
 
-use std::path::{Path, PathBuf};
+use std::io::BufRead;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -15,7 +19,7 @@ use clap::Args;
 use super::parse_key_value;
 use crate::error::SetupError;
 use crate::event::Batch;
-use crate::record::EventReader;
+use crate::record::{EventReader, SAMPLE_EVENTS};
 use crate::sandbox::{
     inspect_file, CallError, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
 };
@@ -25,8 +29,13 @@ pub struct TestArgs {
     /// The sink component (.wasm).
     pub sink: PathBuf,
     /// Recorded events to publish (JSON Lines: `run --record`, or tests/events/*.jsonl).
+    /// Without it, built-in sample events: 4 batches with 7 changes to public.customers and
+    /// public.orders (2 snapshot reads, 2 inserts in one transaction, an update with an unchanged
+    /// TOAST value, a delete, a truncate), with NULL, integer, text, boolean, numeric,
+    /// timestamptz, date, jsonb, text[], double precision and uuid values (the repository's
+    /// tests/events/sample.jsonl).
     #[arg(long, value_name = "FILE")]
-    pub events: PathBuf,
+    pub events: Option<PathBuf>,
     /// Configuration passed to the sink's `connect`, as key=value (repeatable).
     #[arg(long = "sink-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub sink_config: Vec<(String, String)>,
@@ -66,7 +75,8 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
     let (component, _description) = inspect_file(&engine, &args.sink)?;
     // Read the file's first batch before instantiating, so a bad events file is reported
     // without running the sink.
-    let mut reader = EventReader::open(&args.events).map_err(|e| SetupError::new(e.to_string()))?;
+    let mut reader = events_reader(args)?;
+    let events = reader.name().to_string();
     let mut next = reader
         .next_batch()
         .map_err(|e| SetupError::new(e.to_string()))?;
@@ -89,7 +99,7 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
 
     let call_started = Instant::now();
     sink.connect()
-        .map_err(|e| call_failed("connect", None, &args.events, e))?;
+        .map_err(|e| call_failed("connect", None, &events, e))?;
     let connect_time = call_started.elapsed();
 
     let mut batches = 0usize;
@@ -109,7 +119,7 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
             let result = sink.publish(part.as_ref());
             publish_time += call_started.elapsed();
             if let Err(e) = result {
-                let error = call_failed("publish", Some(&at), &args.events, e);
+                let error = call_failed("publish", Some(&at), &events, e);
                 // An orderly end after a refused batch, as `run` does when it stops.
                 if let Err(close) = sink.close() {
                     eprintln!(
@@ -129,7 +139,7 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
     }
 
     sink.close()
-        .map_err(|e| call_failed("close", None, &args.events, e))?;
+        .map_err(|e| call_failed("close", None, &events, e))?;
     eprintln!(
         "conduit-wasm test: ok: connect, {calls} publish call(s) with {changes} change(s) from \
          {batches} batch(es), close ({:.1} ms to load, {:.1} ms in connect, {:.1} ms in publish, \
@@ -144,6 +154,27 @@ fn run_test(args: &TestArgs) -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// The `--events` file, or the built-in sample (errors then name "the built-in sample events" and
+/// its line, which is a line of tests/events/sample.jsonl).
+fn events_reader(args: &TestArgs) -> anyhow::Result<EventReader<Box<dyn BufRead>>> {
+    match &args.events {
+        Some(path) => {
+            let reader = EventReader::open(path).map_err(|e| SetupError::new(e.to_string()))?;
+            Ok(reader.boxed())
+        }
+        None => {
+            eprintln!(
+                "conduit-wasm test: no --events: publishing the built-in sample events \
+                 (see `conduit-wasm test --help`)"
+            );
+            Ok(EventReader::new(
+                "the built-in sample events",
+                Box::new(SAMPLE_EVENTS.as_bytes()) as Box<dyn BufRead>,
+            ))
+        }
+    }
 }
 
 /// Where in the events file a publish call's changes came from.
@@ -192,7 +223,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// The error line for a failed call; a trap's details (backtrace) go to stderr first.
-fn call_failed(call: &str, at: Option<&Position>, events: &Path, e: CallError) -> anyhow::Error {
+fn call_failed(call: &str, at: Option<&Position>, events: &str, e: CallError) -> anyhow::Error {
     let place = match at {
         Some(p) => {
             let slice = match p.slice {
@@ -202,12 +233,7 @@ fn call_failed(call: &str, at: Option<&Position>, events: &Path, e: CallError) -
                 ),
                 None => String::new(),
             };
-            format!(
-                " of batch {} ({} line {}{slice})",
-                p.batch,
-                events.display(),
-                p.line
-            )
+            format!(" of batch {} ({events} line {}{slice})", p.batch, p.line)
         }
         None => String::new(),
     };

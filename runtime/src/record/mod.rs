@@ -73,6 +73,13 @@ pub use write::batch_lines;
 
 use crate::event::Relation;
 
+/// The events `conduit-wasm test` replays when no `--events` file is given: a small shop's
+/// customers and orders through every operation (a snapshot's reads, inserts, an update with an
+/// unchanged TOAST value, a delete, a truncate) and the common value kinds. It is
+/// `tests/events/sample.jsonl`, so the golden and scaffold tests that cover every shipped file
+/// cover it too.
+pub const SAMPLE_EVENTS: &str = include_str!("../../../tests/events/sample.jsonl");
+
 /// The first line of a file written by the [`Recorder`].
 pub const HEADER: &str = r#"{"format":"conduit-wasm-events","version":1}"#;
 

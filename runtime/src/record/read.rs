@@ -79,7 +79,27 @@ impl EventReader<BufReader<File>> {
     }
 }
 
+impl<R: BufRead + 'static> EventReader<R> {
+    /// The same reader over a boxed input, so that a file and an in-memory text (the built-in
+    /// sample of `conduit-wasm test`) can be read by one code path.
+    pub fn boxed(self) -> EventReader<Box<dyn BufRead>> {
+        EventReader {
+            file: self.file,
+            input: Box::new(self.input),
+            line_no: self.line_no,
+            buf: self.buf,
+            pending: self.pending,
+            started: self.started,
+        }
+    }
+}
+
 impl<R: BufRead> EventReader<R> {
+    /// How errors refer to the input (the file's path as given).
+    pub fn name(&self) -> &str {
+        &self.file
+    }
+
     /// `name` is how errors refer to the input.
     pub fn new(name: impl Into<String>, input: R) -> Self {
         EventReader {
