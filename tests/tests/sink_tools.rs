@@ -290,18 +290,13 @@ fn a_sink_that_filters_everything_out_still_gets_every_call() {
 // `conduit-wasm new`: every language's scaffold builds and passes `conduit-wasm test` on every
 // shipped events file, printing `<op> <schema>.<table> xid=<xid> seq=<seq>` per change.
 
-fn scaffold_passes(lang: &str) {
-    if lang != "rust"
-        && std::env::var_os("CONDUIT_SKIP_OTHER_SINKS").is_some_and(|v| !v.is_empty() && v != "0")
-    {
-        eprintln!("CONDUIT_SKIP_OTHER_SINKS is set: the {lang} scaffold is not tested");
-        return;
-    }
+/// `conduit-wasm new <name> --lang <lang>` in a temporary directory (outside the repository);
+/// returns the directory (dropped: removed) and the project in it.
+fn new_project(lang: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("my-{lang}-sink");
-    let project = dir.path().join(&name);
+    let project = dir.path().join(name);
     let out = Command::new(conduit_bin())
-        .args(["new", &name, "--lang", lang, "--dir"])
+        .args(["new", name, "--lang", lang, "--dir"])
         .arg(&project)
         .output()
         .expect("running conduit-wasm new");
@@ -315,7 +310,11 @@ fn scaffold_passes(lang: &str) {
         "{}",
         text(&out.stdout)
     );
+    (dir, project)
+}
 
+/// Runs the project's `build.sh`; returns the component it built.
+fn build_project(lang: &str, name: &str, project: &Path) -> PathBuf {
     // The tools the non-Rust scaffolds need are the repository's pinned ones (xtask sets
     // CONDUIT_TOOLS_DIR); Rust builds share one target directory across runs.
     let tools = std::env::var_os("CONDUIT_TOOLS_DIR")
@@ -336,6 +335,19 @@ fn scaffold_passes(lang: &str) {
     );
     let wasm = project.join(format!("{name}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
+    wasm
+}
+
+fn scaffold_passes(lang: &str) {
+    if lang != "rust"
+        && std::env::var_os("CONDUIT_SKIP_OTHER_SINKS").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        eprintln!("CONDUIT_SKIP_OTHER_SINKS is set: the {lang} scaffold is not tested");
+        return;
+    }
+    let name = format!("my-{lang}-sink");
+    let (_dir, project) = new_project(lang, &name);
+    let wasm = build_project(lang, &name, &project);
 
     for events in event_files() {
         let path = events_dir().join(format!("{events}.jsonl"));
@@ -376,6 +388,48 @@ fn scaffold_passes(lang: &str) {
 #[test]
 fn new_rust_scaffold_builds_and_passes_test() {
     scaffold_passes("rust");
+}
+
+/// The README's Rust example (the block after its marker under "Write a sink in Rust") is the
+/// `src/lib.rs` of a project `conduit-wasm new --lang rust` made, so the README and the template
+/// use the same SDK and cannot drift apart: it builds, and does what the README says.
+#[test]
+fn the_readme_rust_example_builds_in_a_new_rust_project() {
+    let readme = std::fs::read_to_string(events_dir().join("../../README.md")).unwrap();
+    let marker = "<!-- the Rust example: tests/tests/sink_tools.rs builds it in a new project -->";
+    let after = &readme[readme
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md has no line {marker}"))
+        + marker.len()..];
+    let start = after
+        .find("```rust\n")
+        .expect("a ```rust block after the marker")
+        + 8;
+    let code = &after[start..start + after[start..].find("```").unwrap()];
+    assert!(code.contains("impl Sink for"), "{code}");
+
+    let (_dir, project) = new_project("rust", "readme-example");
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("conduit-sink-sdk"), "{manifest}");
+    std::fs::write(project.join("src/lib.rs"), code).unwrap();
+    let wasm = build_project("rust", "readme-example", &project);
+
+    // "With the example above as src/lib.rs, add --sink-config table=orders": the sample's one
+    // delete is of customers id 2.
+    let out = Command::new(conduit_bin())
+        .args(["test", "--sink-config", "table=customers", "--state-dir"])
+        .arg(state_dir())
+        .arg(&wasm)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running conduit-wasm test");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("deleted ") && lines[0].contains('2'),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! `conduit-wasm test` out of the box.
 //!
 //! The templates live in the repository's `templates/<lang>/` and are compiled into the binary, with
-//! `wit/sink.wit` (copied into the project, so it builds without this repository).
+//! `wit/sink.wit` (copied into the project, so it builds without this repository). A Rust project
+//! also gets the SDK (`guest-sdk/` and the `timefmt/` crate it uses, as laid out in the repository,
+//! so their `../wit` and `../timefmt` paths hold): the scaffold and the README's example use the
+//! same `Sink` trait, and an installed `conduit-wasm` needs no clone to make a project that builds.
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +58,59 @@ const RUST: Template = &[
         "README.md",
         include_str!("../../../templates/rust/README.md"),
         false,
+    ),
+];
+
+/// The Rust SDK, copied verbatim (no placeholders filled in: its sources contain `{{`). Its
+/// `Cargo.toml`s inherit from the `[workspace]` of `templates/rust/Cargo.toml`.
+const RUST_SDK: &[(&str, &str)] = &[
+    (
+        "guest-sdk/Cargo.toml",
+        include_str!("../../../guest-sdk/Cargo.toml"),
+    ),
+    (
+        "guest-sdk/README.md",
+        include_str!("../../../guest-sdk/README.md"),
+    ),
+    (
+        "guest-sdk/src/lib.rs",
+        include_str!("../../../guest-sdk/src/lib.rs"),
+    ),
+    (
+        "guest-sdk/src/format.rs",
+        include_str!("../../../guest-sdk/src/format.rs"),
+    ),
+    (
+        "guest-sdk/src/io.rs",
+        include_str!("../../../guest-sdk/src/io.rs"),
+    ),
+    (
+        "guest-sdk/src/json.rs",
+        include_str!("../../../guest-sdk/src/json.rs"),
+    ),
+    (
+        "guest-sdk/src/line.rs",
+        include_str!("../../../guest-sdk/src/line.rs"),
+    ),
+    (
+        "guest-sdk/src/net.rs",
+        include_str!("../../../guest-sdk/src/net.rs"),
+    ),
+    (
+        "guest-sdk/src/net/wasi.rs",
+        include_str!("../../../guest-sdk/src/net/wasi.rs"),
+    ),
+    (
+        "guest-sdk/src/view.rs",
+        include_str!("../../../guest-sdk/src/view.rs"),
+    ),
+    (
+        "timefmt/Cargo.toml",
+        include_str!("../../../timefmt/Cargo.toml"),
+    ),
+    (
+        "timefmt/src/lib.rs",
+        include_str!("../../../timefmt/src/lib.rs"),
     ),
 ];
 
@@ -125,6 +181,14 @@ impl Lang {
         }
     }
 
+    /// Files copied as they are.
+    fn verbatim(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Lang::Rust => RUST_SDK,
+            Lang::C | Lang::Python | Lang::Js => &[],
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
@@ -177,6 +241,11 @@ pub fn create(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<Vec<String>>
         .files()
         .iter()
         .map(|(path, text, exec)| (*path, fill(text), *exec))
+        .chain(
+            lang.verbatim()
+                .iter()
+                .map(|(path, text)| (*path, text.to_string(), false)),
+        )
         .chain([
             ("wit/sink.wit", WIT.to_string(), false),
             (".gitignore", GITIGNORE.to_string(), false),
@@ -249,6 +318,31 @@ mod tests {
         }
     }
 
+    /// A file added to the SDK must be added to [`RUST_SDK`], or a new Rust project would not build.
+    #[test]
+    fn the_rust_project_gets_every_file_of_the_sdk() {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    let rel = path.strip_prefix(root).unwrap();
+                    out.push(rel.to_str().unwrap().to_string());
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut found = Vec::new();
+        for crate_dir in ["guest-sdk", "timefmt"] {
+            walk(root, &root.join(crate_dir), &mut found);
+        }
+        found.sort();
+        let mut copied: Vec<String> = RUST_SDK.iter().map(|(p, _)| p.to_string()).collect();
+        copied.sort();
+        assert_eq!(copied, found);
+    }
+
     #[test]
     fn every_template_is_filled_in() {
         for lang in [Lang::Rust, Lang::C, Lang::Python, Lang::Js] {
@@ -259,7 +353,10 @@ mod tests {
             assert!(files.contains(&"build.sh".to_string()));
             for f in &files {
                 let text = std::fs::read_to_string(project.join(f)).unwrap();
-                assert!(!text.contains("{{"), "{lang:?} {f} still has a placeholder");
+                assert!(
+                    !text.contains("{{name}}") && !text.contains("{{crate_name}}"),
+                    "{lang:?} {f} still has a placeholder"
+                );
             }
             // Not over a non-empty directory.
             let err = create("my-sink", lang, &project).unwrap_err().to_string();

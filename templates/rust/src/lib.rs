@@ -1,57 +1,46 @@
 //! {{name}}: a conduit-wasm sink. Prints one line per row change: `<op> <schema>.<table> xid=<xid> seq=<seq>`.
 //!
-//! The types (Batch, Change, Value, ...) are generated from wit/sink.wit, which documents them.
-//! Inside the conduit-wasm repository, the `conduit-sink-sdk` crate (guest-sdk/) offers a `Sink`
-//! trait, change views and the stdout-json format on top of the same bindings.
+//! Built on `conduit-sink-sdk` (guest-sdk/, whose README documents it): implement [`Sink`] and
+//! export it. The types it hands over (Batch, Change, Value, ...) are generated from wit/sink.wit,
+//! which documents them.
 
 use std::io::Write;
 
-wit_bindgen::generate!({ path: "wit", world: "sink-component" });
+use conduit_sink_sdk::{Batch, Config, Sink, SinkError};
 
-use conduit::sink::types::{Batch, Operation, SinkError};
-use exports::conduit::sink::sink::Guest;
+struct Lines;
 
-struct Component;
-
-impl Guest for Component {
+impl Sink for Lines {
     /// Validate the configuration (`--sink-config key=value` pairs) and open connections here.
-    fn connect(_config: Vec<(String, String)>) -> Result<(), SinkError> {
-        Ok(())
+    fn connect(_config: Config) -> Result<Self, SinkError> {
+        Ok(Lines)
     }
 
     /// Store the batch; return Ok only once it is stored (the runtime then acknowledges it).
-    fn publish(batch: Batch) -> Result<(), SinkError> {
+    fn publish(&mut self, batch: &Batch) -> Result<(), SinkError> {
         let mut out = String::new();
-        for change in &batch.changes {
-            let rel = &batch.relations[change.relation as usize];
-            let op = match change.op {
-                Operation::Insert => "insert",
-                Operation::Update => "update",
-                Operation::Delete => "delete",
-                Operation::Truncate => "truncate",
-                // A row an initial snapshot read (it existed before streaming started).
-                Operation::Read => "read",
-            };
+        for change in batch.changes() {
+            // `read` is a row an initial snapshot read (it existed before streaming started).
             out.push_str(&format!(
-                "{op} {}.{} xid={} seq={}\n",
-                rel.schema, rel.name, change.xid, change.seq
+                "{} {} xid={} seq={}\n",
+                change.op(),
+                change.qualified_table(),
+                change.xid(),
+                change.seq()
             ));
         }
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())
-            .map_err(|e| SinkError {
-                // Worth retrying: standard output may be briefly blocked.
-                retryable: true,
-                message: format!("writing to standard output: {e}"),
-            })
+            // Worth retrying: standard output may be briefly blocked.
+            .map_err(|e| SinkError::retryable(format!("writing to standard output: {e}")))
     }
 
     /// Orderly shutdown: flush and release resources.
-    fn close() -> Result<(), SinkError> {
+    fn close(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
 }
 
-export!(Component);
+conduit_sink_sdk::export_sink!(Lines);
