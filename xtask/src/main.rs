@@ -11,11 +11,14 @@
 //! - `test [ARGS...]`: `build-sinks`, then `cargo build -p conduit-wasm`, then
 //!   `cargo test --workspace [ARGS...]` with `CONDUIT_SINKS_DIR` and `CONDUIT_WASM_BIN` set; stops at
 //!   the first failure.
+//! - `install-check`: the README's `cargo install --path runtime --locked` into a scratch root,
+//!   then the installed `conduit-wasm --version` and its size (`install.rs`).
 //! - `bench [--quick] [--repeat N] ...`: conduit-wasm against `pg_recvlogical` on a scratch
 //!   PostgreSQL, see `bench/` and BENCHMARKS.md.
 
 mod bench;
 mod debian_wasm;
+mod install;
 mod other_sinks;
 
 use std::ffi::OsString;
@@ -46,6 +49,9 @@ tasks:
                     auto = wasm32-wasip2, else Debian's rustc-web)
   demo [ARGS...]    build-sinks, then `conduit-wasm run target/sinks/stdout-json.wasm [ARGS...]`
   test [ARGS...]    build-sinks, build the runtime, then `cargo test --workspace [ARGS...]`
+  install-check     the README's `cargo install --path runtime --locked` into
+                    target/install-check, then the installed `conduit-wasm --version` and its size
+                    (a release build: minutes; not part of `test`)
   bench [--quick] [--repeat N] ...
                     conduit-wasm against pg_recvlogical on a scratch PostgreSQL (BENCHMARKS.md)";
 
@@ -60,6 +66,9 @@ fn main() -> ExitCode {
         Some("build-sinks") => Err(format!("build-sinks takes no arguments\n{USAGE}")),
         Some("test") => Workspace::locate().and_then(|ws| ws.test(&args[1..])),
         Some("demo") => Workspace::locate().and_then(|ws| ws.demo(&args[1..])),
+        Some("install-check") if args.len() == 1 => {
+            Workspace::locate().and_then(|ws| ws.install_check())
+        }
         Some("bench") => Workspace::locate().and_then(|ws| bench::bench(&ws, &args[1..])),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
