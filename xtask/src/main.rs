@@ -17,6 +17,7 @@
 //!   PostgreSQL, see `bench/` and BENCHMARKS.md.
 
 mod bench;
+mod child_env;
 mod debian_wasm;
 mod install;
 mod other_sinks;
@@ -120,6 +121,8 @@ impl Workspace {
     fn cargo(&self) -> Command {
         let mut cmd = Command::new(&self.cargo);
         cmd.current_dir(&self.root);
+        // As from a shell, so that this cargo and the README's reuse each other's builds.
+        child_env::without_cargo_run_vars(&mut cmd);
         cmd
     }
 
