@@ -19,6 +19,7 @@
 mod bench;
 mod child_env;
 mod debian_wasm;
+mod foreground;
 mod install;
 mod other_sinks;
 
@@ -332,7 +333,15 @@ impl Workspace {
             .args(["run", "--release", "-p", "conduit-wasm", "--", "run"])
             .arg(sink)
             .args(extra);
-        run(&mut run_cmd)
+        eprintln!("xtask: running the demo (Ctrl-C stops it cleanly)");
+        // Ctrl-C reaches conduit-wasm (it stops in order) and us: we wait for it and exit as it
+        // does, 0 after a clean stop.
+        let status = foreground::run_in_foreground(&mut run_cmd)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("the demo run failed ({status})"))
+        }
     }
 
     fn test(&self, extra: &[String]) -> Result<()> {
