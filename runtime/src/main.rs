@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     // One thread drives the socket and the replication loop: it is woken by the socket and runs
     // the loop itself. With worker threads, each message woke one thread to poll the socket and
     // another to run the loop; at 10,000 transactions/s those hand-offs cost more CPU than the
-    // decoding (BENCHMARKS.md). Sinks have threads of their own (`pipeline::worker`), and blocking
+    // decoding (BENCHMARKS.md). Sinks are called on threads of their own (`pipeline::pool`), and blocking
     // work goes to `spawn_blocking`.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error: {line}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(conduit_wasm::cli::exit_code(&e))
         }
     }
 }

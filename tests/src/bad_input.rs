@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::{conduit_command, exit_deadline, Running};
+use crate::{conduit_command_under, exit_deadline, Running};
 
 /// An environment variable no case sets (removed from the child's environment).
 pub const UNSET: &str = "CONDUIT_E2E_UNSET_VARIABLE";
@@ -18,6 +18,8 @@ pub struct Case {
     /// The exact last non-empty line of standard error.
     pub line: String,
     pub code: i32,
+    /// A program the binary runs under (e.g. `prlimit` with a limit); empty: none.
+    pub under: Vec<&'static str>,
 }
 
 /// A case that fails with exit code 1.
@@ -32,10 +34,17 @@ pub fn case<A: Into<OsString>>(
         env: Vec::new(),
         line: line.into(),
         code: 1,
+        under: Vec::new(),
     }
 }
 
 impl Case {
+    /// Runs the binary under `prefix` (a program and its arguments).
+    pub fn under(mut self, prefix: &[&'static str]) -> Case {
+        self.under = prefix.to_vec();
+        self
+    }
+
     pub fn env(mut self, key: &'static str, value: impl Into<String>) -> Case {
         self.env.push((key, value.into()));
         self
@@ -49,7 +58,7 @@ pub async fn check_table(cases: Vec<Case>) {
         .unwrap_or_else(|e| panic!("reading {}: {e}", docs_path.display()));
     let mut failures = Vec::new();
     for c in cases {
-        let mut cmd = conduit_command(&c.args);
+        let mut cmd = conduit_command_under(&c.under, &c.args);
         cmd.env_remove(UNSET);
         for (k, v) in &c.env {
             cmd.env(k, v);

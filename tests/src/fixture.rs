@@ -91,6 +91,7 @@ impl Fixture {
             publication: self.publication.clone(),
             state_dir: self.state.path().join("state"),
             max_wal_lag_mib: None,
+            settings: Vec::new(),
             snapshot: Some("never".into()),
             tenants,
         }

@@ -334,6 +334,25 @@ impl Running {
         );
         f
     }
+
+    /// Sends SIGTERM, waits, and checks the process exited with status 3: a `--config` run that
+    /// ends with tenants quarantined says so with its exit code and its last line.
+    pub async fn terminate_quarantined(self) -> Finished {
+        let f = self.terminate(exit_deadline()).await;
+        assert_eq!(
+            f.status.code(),
+            Some(3),
+            "conduit-wasm should exit 3 (tenants quarantined) after SIGTERM ({})\nstderr:\n{}",
+            f.status,
+            f.stderr
+        );
+        let last = f.stderr.lines().rev().find(|l| !l.trim().is_empty());
+        assert!(
+            last.is_some_and(|l| l.contains("tenants ended quarantined")),
+            "the last line should name the quarantined tenants: {last:?}"
+        );
+        f
+    }
 }
 
 /// The last `n` (at least 1) lines of `text`.

@@ -127,7 +127,23 @@ impl RunConfig {
 /// A `conduit-wasm` command with the test environment: `CONDUIT_SOURCE` and `CONDUIT_STATE_DIR`
 /// removed (a developer's shell must not leak into the tests), stdin closed.
 pub fn conduit_command(args: impl IntoIterator<Item = impl Into<OsString>>) -> Command {
-    let mut cmd = Command::new(conduit_bin());
+    conduit_command_under(&[], args)
+}
+
+/// [`conduit_command`] run by another program, e.g. `prlimit --nofile=64:64 --` to give it a
+/// limit (`prefix` empty: the binary itself).
+pub fn conduit_command_under(
+    prefix: &[&str],
+    args: impl IntoIterator<Item = impl Into<OsString>>,
+) -> Command {
+    let mut cmd = match prefix.split_first() {
+        Some((program, rest)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(rest).arg(conduit_bin());
+            cmd
+        }
+        None => Command::new(conduit_bin()),
+    };
     cmd.args(args.into_iter().map(Into::into))
         .env_remove("CONDUIT_SOURCE")
         .env_remove("CONDUIT_STATE_DIR")

@@ -139,6 +139,9 @@ pub struct TenantsFile {
     /// `snapshot` (the runtime's default when `None`; [`crate::Fixture::tenants_file`] sets
     /// `never`, as its `run_config` does).
     pub snapshot: Option<String>,
+    /// More top-level settings, as `key = value` with the value in TOML (e.g.
+    /// `("queue_memory_mib", "1")`).
+    pub settings: Vec<(String, String)>,
     pub tenants: Vec<Tenant>,
 }
 
@@ -156,6 +159,9 @@ impl TenantsFile {
         }
         if let Some(mode) = &self.snapshot {
             s += &format!("snapshot = {}\n\n", toml_str(mode));
+        }
+        for (key, value) in &self.settings {
+            s += &format!("{key} = {value}\n");
         }
         for t in &self.tenants {
             s += &t.to_toml();

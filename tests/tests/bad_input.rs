@@ -331,7 +331,8 @@ async fn without_a_server() {
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
                  `source_env`, `slot`, `publication`, `tables`, `publish_via_partition_root`, \
                  `state_dir`, `max_wal_lag_mib`, `snapshot`, `snapshot_workers`, \
-                 `backfill_new_tenants`, `on_slot_lost`, `tenants`",
+                 `backfill_new_tenants`, `on_slot_lost`, `sink_threads`, `queue_memory_mib`, \
+                 `tenants`",
                 unknown_key.display()
             ),
         ),
@@ -450,6 +451,24 @@ async fn without_a_server() {
             dir.path().join("out.jsonl").display()
         ),
     ));
+    // 30 tenants need 64 + 3 × 30 open files: under a hard limit of 64 neither command starts.
+    let many = (0..30)
+        .map(|i| tenant(&format!("t{i}"), ""))
+        .collect::<String>();
+    let many = file("many-tenants.toml", format!("{head}{many}"));
+    cases.extend(
+        both(
+            [
+                "config: more tenants than the open-file limit allows (run)",
+                "config: more tenants than the open-file limit allows (validate)",
+            ],
+            &many,
+            "30 tenants may hold up to 154 open files, but this process may open only 64 (hard \
+             limit, ulimit -Hn): raise it (ulimit -Hn, or LimitNOFILE= in a systemd unit, nofile \
+             in /etc/security/limits.conf) or run fewer tenants per process",
+        )
+        .map(|c| c.under(&["prlimit", "--nofile=64:64", "--"])),
+    );
     // `validate` reads the file's source only after the sinks; `run` fails on it the same way.
     cases.push(case(
         "config: empty source (run)",

@@ -263,6 +263,15 @@ impl Scenario {
                 done.stderr
             );
         }
+        // A run that ends with a tenant quarantined says so with its exit code (3), else exits 0.
+        let code = if quarantined { 3 } else { 0 };
+        assert_eq!(
+            done.status.code(),
+            Some(code),
+            "exit code with bad {}quarantined:\n{}",
+            if quarantined { "" } else { "not " },
+            done.stderr
+        );
         eprintln!("conduit-wasm exited with {}", done.status);
         drop(self.f);
         done

@@ -46,5 +46,5 @@ async fn a_panicking_sink_is_quarantined_with_its_panic_message() {
         "the quarantine record should carry the panic message:\n{}",
         run.stderr()
     );
-    run.terminate_ok().await;
+    run.terminate_quarantined().await;
 }

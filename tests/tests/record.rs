@@ -133,6 +133,7 @@ fn run_record_names_the_tenant_with_config_and_only_then() {
         publication: "p".into(),
         state_dir: dir.path().join("state"),
         max_wal_lag_mib: None,
+        settings: Vec::new(),
         snapshot: Some("never".into()),
         tenants: vec![
             Tenant::new("acme", stdout_json()).table("public.a"),

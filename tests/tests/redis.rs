@@ -225,7 +225,7 @@ async fn address_outside_the_grant_is_never_reached() {
     }
     assert_eq!(client.cmd(&["EXISTS", &stray_key]).int(), 0);
     assert!(r.is_running(), "conduit-wasm must stay up:\n{}", r.stderr());
-    let done = r.terminate(exit_deadline()).await;
+    let done = r.terminate_quarantined().await;
     client.cmd(&["DEL", &key]);
 
     // Last, so that everything else has been checked when it fails: the operator is told.

@@ -172,7 +172,7 @@ async fn a_quarantined_tenant_holds_the_slot_and_catches_up_after_a_fix() {
         slot <= before,
         "slot at {slot}, before the inserts {before}"
     );
-    let done = run.terminate_ok().await;
+    let done = run.terminate_quarantined().await;
     assert!(
         log_lines(&done.stderr)
             .iter()

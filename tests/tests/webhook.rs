@@ -626,7 +626,7 @@ async fn a_tenant_posting_to_an_origin_not_granted_is_quarantined_and_others_go_
     let changes = wait_for_changes(&good, 31, &r).await;
     assert_eq!(ids(&changes).last(), Some(&31));
     assert_eq!(forbidden.connections(), 0);
-    let finished = r.terminate_ok().await;
+    let finished = r.terminate_quarantined().await;
     assert!(
         !finished.stderr.contains("panicked at"),
         "status of the quarantined tenant: {status}\n{}",

@@ -150,6 +150,15 @@ pub fn init_logging(format: LogFormat) {
 
 /// An error as the one line the CLI prints: a [`SetupError`] as written, anything else with its
 /// chain of causes.
+/// The exit code for an error: [`Quarantined::EXIT_CODE`](crate::error::Quarantined) when a run
+/// ended with tenants quarantined, else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<crate::error::Quarantined>() {
+        Some(_) => crate::error::Quarantined::EXIT_CODE,
+        None => 1,
+    }
+}
+
 pub fn one_line(e: &anyhow::Error) -> String {
     let text = match e.downcast_ref::<SetupError>() {
         Some(setup) => setup.to_string(),

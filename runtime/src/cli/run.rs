@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::parse_key_value;
 use crate::config::{FileConfig, OnSlotLost, SnapshotMode};
-use crate::error::SetupError;
+use crate::error::{Quarantined, SetupError};
 use crate::event::Lsn;
 use crate::launch::{self, plans_from_file, RunSpec, SinkSource, TenantPlan};
 use crate::pipeline::worker::RetryPolicy;
@@ -184,6 +184,10 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
     Ok(RunSpec {
         max_wal_lag_bytes: file.max_wal_lag_mib << 20,
         multi_tenant: true,
+        sink_threads: file.sink_threads.unwrap_or(0),
+        queue_memory_bytes: file
+            .queue_memory_mib
+            .map_or(crate::pipeline::DEFAULT_QUEUE_MEMORY, |mib| mib << 20),
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record,
@@ -228,6 +232,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown) = watch::channel(false);
     spawn_signal_handler(shutdown_tx)?;
     super::progress::spawn(run.state_dir.clone(), run.spec.slot.clone());
+    let slot_name = run.spec.slot.clone();
     let summary = launch::run(run, shutdown).await;
     super::progress::clear();
     let summary = summary?;
@@ -247,8 +252,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "nothing".into())
         ),
     }
+    let many = summary.tenants.len() > 20;
     for t in &summary.tenants {
         match &t.reason {
+            None if many => tracing::debug!(
+                tenant = %t.id,
+                "{}: {} changes in {} batches, position {}",
+                t.state, t.delivered_changes, t.delivered_batches, t.position_lsn
+            ),
             None => tracing::info!(
                 tenant = %t.id,
                 "{}: {} changes in {} batches, position {}",
@@ -260,6 +271,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 t.state, t.delivered_changes, t.delivered_batches, t.position_lsn
             ),
         }
+    }
+    if many {
+        let changes: u64 = summary.tenants.iter().map(|t| t.delivered_changes).sum();
+        tracing::info!(
+            "{} tenants: {changes} changes delivered in all",
+            summary.tenants.len()
+        );
+    }
+    let quarantined: Vec<&str> = summary
+        .tenants
+        .iter()
+        .filter(|t| t.reason.is_some())
+        .map(|t| t.id.as_str())
+        .collect();
+    if !quarantined.is_empty() {
+        return Err(Quarantined::new(&quarantined, summary.tenants.len(), &slot_name).into());
     }
     Ok(())
 }

@@ -8,16 +8,31 @@ use crate::sandbox::SandboxEngine;
 use crate::source::conninfo::ConnInfo;
 use crate::source::setup::{self, StreamSpec};
 
-use crate::launch::{check_grants, plans_from_file};
+use crate::launch::{check_grants, check_process_limits, plans_from_file, LinkedSinks};
 
 pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()> {
     let file = FileConfig::load(path)?;
     let plans = plans_from_file(&file)?;
     let engine = SandboxEngine::new(None)?;
+    let mut linked = LinkedSinks::default();
     for plan in &plans {
-        plan.instance(&engine)?;
-        println!("tenant {}: sink {} ok", plan.id, plan.sink);
+        plan.instance(&engine, &mut linked)?;
     }
+    let mut by_sink: Vec<(String, usize)> = Vec::new();
+    for plan in &plans {
+        let sink = plan.sink.to_string();
+        match by_sink.iter_mut().find(|(s, _)| *s == sink) {
+            Some((_, n)) => *n += 1,
+            None => by_sink.push((sink, 1)),
+        }
+    }
+    for (sink, tenants) in by_sink {
+        println!(
+            "sink {sink} ok ({tenants} tenant{})",
+            if tenants == 1 { "" } else { "s" }
+        );
+    }
+    check_process_limits(plans.len())?;
     let spec = StreamSpec {
         slot: file.slot.clone(),
         publication: file.publication_name(),

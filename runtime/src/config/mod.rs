@@ -76,6 +76,13 @@ pub struct FileConfig {
     /// `resnapshot`; `--on-slot-lost` overrides it.
     #[serde(default)]
     pub on_slot_lost: Option<OnSlotLost>,
+    /// Threads calling into sinks, shared by all tenants (default: one per tenant up to 64).
+    #[serde(default)]
+    pub sink_threads: Option<usize>,
+    /// Memory for all tenants' queued changes together, in MiB (default 64); past it, tenants
+    /// queue on disk (their backlog files) until their sinks catch up.
+    #[serde(default)]
+    pub queue_memory_mib: Option<usize>,
     /// Missing and empty alike get the one-line "no [[tenants]]" message of `check`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,

@@ -5,7 +5,9 @@
 //! pipeline be tested without a database or a WebAssembly engine.
 
 mod lsn;
+mod size;
 pub mod wit;
 
 pub use lsn::Lsn;
+pub use size::change_bytes;
 pub use wit::{Batch, Change, Column, Datum, OldRow, Operation, Relation, SinkError, Value};

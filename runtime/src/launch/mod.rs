@@ -2,11 +2,13 @@
 //!
 //! [`run`] does what `conduit-wasm run` does between parsing its flags and printing its
 //! summary: check every sink file, check the source and every grant, create the publication and
-//! the slot, compile every sink and start each tenant's sink thread, and stream until stopped.
+//! the slot, compile every distinct sink once and start each tenant's sink on the sink threads, and stream
+//! until stopped.
 //! The CLI only builds a [`RunSpec`] (from flags or a config file) and calls it; in-process tests
 //! call it too, with in-process sinks ([`SinkSource::InProcess`]) and positions kept in memory.
 
 pub mod demo;
+mod limits;
 mod plan;
 mod snapshot;
 mod workers;
@@ -17,7 +19,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 pub use crate::config::{OnSlotLost, SnapshotMode};
-pub use plan::{check_grants, plans_from_file, MakeSink, SinkSource, TenantPlan};
+pub use limits::check_process_limits;
+pub use plan::{check_grants, plans_from_file, LinkedSinks, MakeSink, SinkSource, TenantPlan};
 
 use crate::event::Lsn;
 use crate::pipeline::{self, failpoint::Failpoints, OpenStore, PipelineConfig, Summary};
@@ -35,6 +38,10 @@ pub struct RunSpec {
     /// Several tenants from a config file: a failing one is quarantined, a sink that cannot
     /// start quarantines its tenant instead of failing the run.
     pub multi_tenant: bool,
+    /// Threads calling into sinks; 0: the default (see [`workers::sink_threads`]).
+    pub sink_threads: usize,
+    /// Memory for all tenants' queues together, in bytes (see [`PipelineConfig`]).
+    pub queue_memory_bytes: usize,
     pub stop_at: Option<Lsn>,
     pub stream_memory_mib: usize,
     /// `--record`: the tenant whose accepted batches are recorded, and the file.
@@ -68,6 +75,8 @@ impl RunSpec {
             max_wal_lag_bytes: 1 << 30,
             plans,
             multi_tenant: false,
+            sink_threads: 0,
+            queue_memory_bytes: pipeline::DEFAULT_QUEUE_MEMORY,
             stop_at: None,
             stream_memory_mib: 32,
             record: None,
@@ -94,6 +103,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     for plan in &run.plans {
         plan.precheck()?;
     }
+    check_process_limits(run.plans.len())?;
     let recorder = workers::open_recording(run.record.as_ref())?;
 
     // Without a source, a scratch cluster with a demo workload (kept alive until we return).
@@ -138,6 +148,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
 
     let mut cfg = PipelineConfig::new(conn, run.spec, run.state_dir);
     cfg.quarantine = run.multi_tenant;
+    cfg.queue_memory_bytes = run.queue_memory_bytes;
     cfg.max_wal_lag_bytes = run.max_wal_lag_bytes;
     cfg.stop_at = run.stop_at;
     cfg.stream_memory_bytes = run.stream_memory_mib << 20;

@@ -1,7 +1,8 @@
 //! Turning flags or a config file into tenants: their sinks, grants, limits and capabilities.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::pipeline::worker::RetryPolicy;
 use crate::pipeline::Sink;
 use crate::route::{Grant, Partitions, RouteError, TenantGrants, TenantRouter};
 use crate::sandbox::{
-    inspect_file, precheck_file, Capabilities, SandboxEngine, SinkInstance, SinkLimits,
+    inspect_file, precheck_file, Capabilities, SandboxEngine, SinkLimits, SinkPre,
 };
 use crate::source::catalog::{self, load_types};
 use crate::source::setup::StreamSpec;
@@ -76,23 +77,46 @@ impl TenantPlan {
         }
     }
 
-    /// Compiles and links the tenant's sink; errors name the tenant when there are several.
-    pub fn instance(&self, engine: &SandboxEngine) -> Result<Box<dyn Sink>, SetupError> {
-        let who = |e: String| self.who(e);
+    /// Compiles and links the tenant's sink (once per sink file: see [`LinkedSinks`]); errors
+    /// name the tenant when there are several.
+    pub fn instance(
+        &self,
+        engine: &SandboxEngine,
+        linked: &mut LinkedSinks,
+    ) -> Result<Box<dyn Sink>, SetupError> {
         let path = match &self.sink {
             SinkSource::Component(path) => path,
             SinkSource::InProcess { make, .. } => return Ok(make()),
         };
-        let (component, _) = inspect_file(engine, path).map_err(|e| who(e.to_string()))?;
-        let instance = SinkInstance::new(
-            engine,
-            &component,
+        let pre = linked.get(engine, path).map_err(|e| self.who(e))?;
+        Ok(Box::new(pre.instance(
             self.limits.clone(),
             self.capabilities.clone(),
             self.config.clone(),
-        )
-        .map_err(|e| who(format!("{}: {e:#}", path.display())))?;
-        Ok(Box::new(instance))
+        )))
+    }
+}
+
+/// Sink files compiled and linked so far, by path: a thousand tenants running one component
+/// compile (or load from the compile cache) and link it once, and share its code in memory.
+#[derive(Default)]
+pub struct LinkedSinks(HashMap<PathBuf, Result<SinkPre, String>>);
+
+impl LinkedSinks {
+    fn get(&mut self, engine: &SandboxEngine, path: &Path) -> Result<SinkPre, String> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.0
+            .entry(key)
+            .or_insert_with(|| {
+                let (component, _) = inspect_file(engine, path).map_err(|e| e.to_string())?;
+                SinkPre::new(engine, &component).map_err(|e| format!("{}: {e:#}", path.display()))
+            })
+            .clone()
+    }
+
+    /// How many distinct sink files were linked.
+    pub fn distinct(&self) -> usize {
+        self.0.len()
     }
 }
 

@@ -3,13 +3,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use super::budget::QueueMemory;
 use crate::assemble::{RowChange, Transaction};
 use crate::checkpoint::Partial;
-use crate::event::Batch;
-use crate::event::Lsn;
+use crate::event::{change_bytes, Batch, Lsn};
 
 struct Queued {
     end_lsn: u64,
+    /// What these changes hold in memory (see [`QueueMemory`]), 0 without a budget.
+    bytes: usize,
     changes: VecDeque<RowChange>,
     /// The transaction's last part: accepting it acknowledges the transaction. A large streamed
     /// transaction arrives in several parts, queued one after the other.
@@ -33,6 +35,8 @@ pub struct Batcher {
     max_changes: usize,
     queue: VecDeque<Queued>,
     queued_changes: usize,
+    /// The budget of all tenants' queues this queue counts against (multi-tenant runs).
+    memory: Option<Arc<QueueMemory>>,
 }
 
 impl Batcher {
@@ -41,7 +45,25 @@ impl Batcher {
             max_changes: max_changes.max(1),
             queue: VecDeque::new(),
             queued_changes: 0,
+            memory: None,
         }
+    }
+
+    /// A queue whose changes count against `memory`.
+    pub fn with_budget(max_changes: usize, memory: Arc<QueueMemory>) -> Batcher {
+        let mut batcher = Batcher::new(max_changes);
+        batcher.memory = Some(memory);
+        batcher
+    }
+
+    /// All queues together hold their memory budget or more.
+    pub fn over_budget(&self) -> bool {
+        self.memory.as_ref().is_some_and(|m| m.exceeded())
+    }
+
+    /// The most changes one call takes.
+    pub fn max_changes(&self) -> usize {
+        self.max_changes
     }
 
     pub fn push(&mut self, txn: Transaction) {
@@ -51,8 +73,17 @@ impl Batcher {
     /// Queues part of a transaction; `last` marks the part that completes it.
     pub fn push_part(&mut self, txn: Transaction, last: bool) {
         self.queued_changes += txn.changes.len();
+        let bytes = match &self.memory {
+            Some(memory) => {
+                let bytes = txn.changes.iter().map(|c| change_bytes(&c.change)).sum();
+                memory.add(bytes);
+                bytes
+            }
+            None => 0,
+        };
         self.queue.push_back(Queued {
             end_lsn: txn.end_lsn,
+            bytes,
             changes: txn.changes.into(),
             last,
         });
@@ -73,6 +104,9 @@ impl Batcher {
     }
 
     pub fn clear(&mut self) {
+        if let Some(memory) = &self.memory {
+            memory.sub(self.queue.iter().map(|q| q.bytes).sum());
+        }
         self.queue.clear();
         self.queued_changes = 0;
     }
@@ -90,6 +124,16 @@ impl Batcher {
                 break;
             }
             let take = front.changes.len().min(room);
+            // The share of the part's bytes that leaves with these changes (all of what is left
+            // when the part is done), so the budget's count returns to 0 exactly.
+            let freed = match front.changes.len() {
+                n if n == take => front.bytes,
+                n => front.bytes * take / n,
+            };
+            front.bytes -= freed;
+            if let Some(memory) = &self.memory {
+                memory.sub(freed);
+            }
             changes.extend(front.changes.drain(..take));
             self.queued_changes -= take;
             if let Some(c) = changes.last().filter(|_| take > 0) {
@@ -122,6 +166,13 @@ impl Batcher {
             ack,
             partial,
         })
+    }
+}
+
+impl Drop for Batcher {
+    /// A queue dropped with changes in it (a tenant stopped) gives its share of the budget back.
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 

@@ -1,7 +1,7 @@
 //! The pipeline: source → decode → assemble → route → batch → sink → checkpoint.
 //!
-//! One task owns the replication stream and everything that orders it. Each tenant's sink runs on
-//! its own thread ([`worker`]); while sinks work, this loop keeps reading (up to each tenant's
+//! One task owns the replication stream and everything that orders it. Tenants' sinks are called
+//! on a pool of sink threads ([`pool`], [`worker`]); while sinks work, this loop keeps reading (up to each tenant's
 //! queue bound), answers keepalives at once and sends a status update every second, so a slow
 //! sink never makes the server drop us. Tenants progress independently; the slot's flush
 //! position is the least of their positions.
@@ -12,14 +12,16 @@
 //!   position, changed only through its methods.
 //! - [`backfill`]: the rows that already exist, read between watermarks while streaming.
 //! - `durable`: group commit of positions into a [`PositionStore`](crate::checkpoint::PositionStore).
-//! - [`status`]: the status file. [`worker`] / [`sink`]: a tenant's sink thread and retries.
+//! - [`status`]: the status file. [`worker`] / [`pool`] / [`sink`]: a tenant's sink calls and retries, on the shared sink threads.
 //! - [`failpoint`]: named fault-injection points for in-process tests.
 
 pub mod backfill;
 mod backlog;
 mod batcher;
+pub mod budget;
 mod durable;
 pub mod failpoint;
+mod pool;
 mod run;
 pub mod sink;
 pub mod snapshot;
@@ -37,6 +39,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use batcher::{Batcher, ReadyBatch};
+pub use budget::DEFAULT_QUEUE_MEMORY;
+pub use pool::Pool;
 pub use run::{run, InitialSnapshot, Summary};
 pub use sink::Sink;
 pub use tenant::{TenantSetup, TenantState};
@@ -71,6 +75,8 @@ pub struct PipelineConfig {
     /// Bytes of not-yet-committed streamed transactions held in memory before they are spilled
     /// to `<state_dir>/spill`.
     pub stream_memory_bytes: usize,
+    /// Memory for all tenants' queues together ([`budget`]); multi-tenant runs only.
+    pub queue_memory_bytes: usize,
     /// Connections reading the initial snapshot's tables side by side (each in the same
     /// exported snapshot).
     pub snapshot_workers: usize,
@@ -97,6 +103,7 @@ impl PipelineConfig {
             max_wal_lag_bytes: 1 << 30,
             stop_at: None,
             stream_memory_bytes: 32 << 20,
+            queue_memory_bytes: DEFAULT_QUEUE_MEMORY,
             snapshot_workers: 2,
             backfill_new_tenants: true,
             resumed_snapshot: Vec::new(),

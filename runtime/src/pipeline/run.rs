@@ -80,6 +80,7 @@ pub async fn run(
             &Default::default(),
             &cfg.state_dir,
             cfg.quarantine,
+            cfg.queue_memory_bytes,
         ),
         outcomes,
         backfills,
@@ -154,7 +155,13 @@ pub async fn run(
                 .filter(|t| !stored.contains_key(&*t.id))
                 .map(|t| t.id.to_string())
                 .collect();
-            state.tenants = Tenants::new(setups, &stored, &backlog_dir, cfg.quarantine);
+            state.tenants = Tenants::new(
+                setups,
+                &stored,
+                &backlog_dir,
+                cfg.quarantine,
+                cfg.queue_memory_bytes,
+            );
             tracing::info!(checkpoint = %store.location(), "positions");
             state.open_store(DurableWriter::new(store, cfg.failpoints.clone()));
             let resumed = !cfg.resumed_snapshot.is_empty();

@@ -5,7 +5,7 @@ use crate::event::Batch;
 use crate::sandbox::{CallError, SinkInstance};
 
 /// A destination for batches: the three calls of the WIT `sink` interface, made on the tenant's
-/// own thread (see [`super::worker`]). Implementations report failures as [`CallError`]s, whose
+/// sink threads (see [`super::pool`]). Implementations report failures as [`CallError`]s, whose
 /// retryability drives the worker's retry policy.
 pub trait Sink: Send + 'static {
     /// Prepares the sink (validate configuration, open connections); called again after a

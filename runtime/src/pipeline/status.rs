@@ -27,7 +27,20 @@ pub struct RunStatus {
     /// Backfills recorded for this stream (running or waiting for the next run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backfills: Vec<BackfillStatus>,
+    /// All tenants' queues in memory together, against their budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_memory: Option<QueueMemoryStatus>,
     pub tenants: Vec<TenantStatus>,
+}
+
+/// Bytes of queued changes held in memory by all tenants together.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct QueueMemoryStatus {
+    pub used: usize,
+    /// The most held at once in this run.
+    pub peak: usize,
+    /// The budget (`queue_memory_mib`); past it, tenants queue on disk.
+    pub limit: usize,
 }
 
 /// Progress of one backfill.
@@ -100,6 +113,7 @@ impl RunStatus {
             confirmed_lsn: confirmed.to_string(),
             snapshot: None,
             backfills: Vec::new(),
+            queue_memory: None,
             tenants,
         }
     }

@@ -417,6 +417,8 @@ impl<'a> Loop<'a> {
         );
         status.snapshot = snapshot;
         status.backfills = self.backfills.status();
+        let (used, peak, limit) = self.tenants.queue_memory();
+        status.queue_memory = Some(status::QueueMemoryStatus { used, peak, limit });
         if let Err(e) = status::write(&self.cfg.state_dir, &status) {
             tracing::debug!("could not write the status file: {e}");
         }

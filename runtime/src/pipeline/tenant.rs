@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::backlog::Backlog;
 use super::batcher::Batcher;
+use super::budget::QueueMemory;
 use super::status::TenantStatus;
 use super::worker::{Request, SinkWorker};
 use crate::assemble::Transaction;
@@ -77,7 +78,19 @@ pub(super) struct Tenant {
 }
 
 impl Tenant {
-    pub fn new(setup: TenantSetup, stored: Position, backlog: Option<Backlog>) -> Tenant {
+    /// `spill`: where the tenant's queue goes past `max_queue` or while all queues together are
+    /// over their memory budget (multi-tenant runs); `None`: the loop stops reading instead.
+    pub fn new(
+        setup: TenantSetup,
+        stored: Position,
+        spill: Option<(Backlog, Arc<QueueMemory>)>,
+    ) -> Tenant {
+        let (backlog, batcher) = match spill {
+            Some((backlog, memory)) => {
+                (Some(backlog), Batcher::with_budget(setup.max_batch, memory))
+            }
+            None => (None, Batcher::new(setup.max_batch)),
+        };
         let (worker, state) = match setup.worker {
             Ok(w) => (Some(w), TenantState::Active),
             Err(reason) => {
@@ -88,7 +101,7 @@ impl Tenant {
         Tenant {
             id: setup.id,
             router: setup.router,
-            batcher: Batcher::new(setup.max_batch),
+            batcher,
             backlog,
             worker,
             in_flight: None,
@@ -222,14 +235,40 @@ impl Tenant {
         }
     }
 
-    /// Queues a part behind everything already queued: in memory while there is room and nothing
-    /// is on disk (order is kept by never overtaking the backlog), else on disk.
+    /// Queues a part behind everything already queued. With a backlog, a part larger than one
+    /// call is queued as slices of one call each: the memory budget is checked per slice, and a
+    /// slice read back from disk is what one call takes, so all queues together overshoot the
+    /// budget by at most a call's worth per tenant, not by a tenant's share of a big transaction.
     fn enqueue(&mut self, txn: Transaction, last: bool) -> Result<(), String> {
+        let slice = self.batcher.max_changes();
+        if self.backlog.is_none() || txn.changes.len() <= slice {
+            return self.enqueue_slice(txn, last);
+        }
+        let header = Transaction::header_of(&txn);
+        let mut changes = txn.changes.into_iter().peekable();
+        while changes.peek().is_some() {
+            let part: Vec<_> = changes.by_ref().take(slice).collect();
+            let end = last && changes.peek().is_none();
+            self.enqueue_slice(
+                Transaction {
+                    changes: part,
+                    ..Transaction::header_of(&header)
+                },
+                end,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Queues one slice: in memory while there is room and nothing is on disk (order is kept by
+    /// never overtaking the backlog), else on disk.
+    fn enqueue_slice(&mut self, txn: Transaction, last: bool) -> Result<(), String> {
         let max_queue = self.max_queue;
         let in_memory = self.batcher.queued_changes();
+        let over_budget = self.batcher.over_budget();
         match &mut self.backlog {
-            Some(backlog) if !backlog.is_empty() || in_memory >= max_queue => {
-                if backlog.is_empty() {
+            Some(backlog) if !backlog.is_empty() || in_memory >= max_queue || over_budget => {
+                if backlog.is_empty() && !over_budget {
                     tracing::info!(
                         tenant = %self.id,
                         "the sink is behind by {in_memory} changes: queueing the rest in {}",
@@ -255,7 +294,12 @@ impl Tenant {
         let Some(backlog) = &mut self.backlog else {
             return Ok(());
         };
-        while self.batcher.queued_changes() < self.max_queue {
+        // Over the budget, only what one call takes comes back into memory: a tenant whose
+        // share waits on disk still moves, whatever the others hold.
+        while self.batcher.queued_changes() < self.max_queue
+            && (!self.batcher.over_budget()
+                || self.batcher.queued_changes() < self.batcher.max_changes())
+        {
             match backlog.pop() {
                 Ok(Some((txn, last))) => self.batcher.push_part(txn, last),
                 Ok(None) => break,
@@ -450,50 +494,5 @@ impl Tenant {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::batcher::tests::{rel, txn};
-
-    fn tenant(max_batch: usize, batch_wait: Duration) -> Tenant {
-        let setup = TenantSetup {
-            id: "t".into(),
-            router: None,
-            worker: Err("no sink in this test".into()),
-            max_batch,
-            max_queue: 1_000,
-            batch_wait,
-        };
-        Tenant::new(setup, Position::default(), None)
-    }
-
-    #[test]
-    fn a_short_batch_waits_only_right_after_a_call() {
-        let wait = Duration::from_millis(5);
-        let mut t = tenant(10, wait);
-        let a = rel("a");
-        let now = Instant::now();
-        t.batcher.push(txn(100, 1, &a));
-        assert_eq!(
-            t.held_until(now),
-            None,
-            "after a quiet spell it goes at once"
-        );
-        t.last_sent = Some(now);
-        assert_eq!(t.held_until(now), Some(now + wait));
-        assert_eq!(t.held_until(now + wait), None, "the wait is over");
-        t.batcher.push(txn(200, 9, &a));
-        assert_eq!(t.held_until(now), None, "a full batch goes at once");
-    }
-
-    #[test]
-    fn nothing_queued_means_nothing_to_wait_for() {
-        let mut t = tenant(10, Duration::from_secs(1));
-        let now = Instant::now();
-        t.last_sent = Some(now);
-        assert_eq!(t.held_until(now), None);
-        let mut zero = tenant(10, Duration::ZERO);
-        zero.last_sent = Some(now);
-        zero.batcher.push(txn(100, 1, &rel("a")));
-        assert_eq!(zero.held_until(now), None, "batch_wait 0 never holds back");
-    }
-}
+#[path = "tenant_tests.rs"]
+mod tests;

@@ -2,9 +2,11 @@
 //! sinks' answers, and quarantining the ones that fail.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::backlog::Backlog;
+use super::budget::QueueMemory;
 use super::status::TenantStatus;
 use super::tenant::{Tenant, TenantSetup};
 use super::worker::{Outcome, SinkWorker};
@@ -16,6 +18,8 @@ use std::collections::BTreeMap;
 
 pub(super) struct Tenants {
     list: Vec<Tenant>,
+    /// The budget of all queues together (see `budget`).
+    memory: Arc<QueueMemory>,
     /// A failing tenant is quarantined and the others go on (multi-tenant), rather than the run
     /// stopping (the single-sink CLI).
     quarantine: bool,
@@ -40,19 +44,29 @@ impl Tenants {
         stored: &BTreeMap<String, Position>,
         backlog_dir: &Path,
         quarantine: bool,
+        queue_memory: usize,
     ) -> Tenants {
         let spill = setups.len() > 1;
+        let memory = Arc::new(QueueMemory::new(queue_memory));
+        let many = setups.len() > 20;
         let list = setups
             .into_iter()
             .map(|setup| {
                 let position = stored.get(&*setup.id).copied().unwrap_or_default();
-                tracing::info!(tenant = %setup.id, "resuming after {position}");
-                let backlog =
-                    spill.then(|| Backlog::new(backlog_dir.join(format!("{}.jsonl", setup.id))));
-                Tenant::new(setup, position, backlog)
+                if many {
+                    tracing::debug!(tenant = %setup.id, "resuming after {position}");
+                } else {
+                    tracing::info!(tenant = %setup.id, "resuming after {position}");
+                }
+                let spill = spill.then(|| {
+                    let backlog = Backlog::new(backlog_dir.join(format!("{}.jsonl", setup.id)));
+                    (backlog, memory.clone())
+                });
+                Tenant::new(setup, position, spill)
             })
             .collect();
         Tenants {
+            memory,
             list,
             quarantine,
             next_token: 0,
@@ -280,6 +294,11 @@ impl Tenants {
         }
     }
 
+    /// The queues' memory: (held now, most held at once, budget), in bytes.
+    pub fn queue_memory(&self) -> (usize, usize, usize) {
+        (self.memory.used(), self.memory.peak(), self.memory.limit())
+    }
+
     pub fn status(&self, received: Lsn) -> Vec<TenantStatus> {
         self.list
             .iter()
@@ -293,21 +312,30 @@ impl Tenants {
         self.floor = self.floor.max(floor);
     }
 
-    /// Stops every sink (calling its `close`).
+    /// Stops every sink (calling its `close`), all closes queued at once so that they run side by
+    /// side on the sink threads.
     pub async fn shut_down(&mut self) {
-        for t in &mut self.list {
-            if let Some(worker) = t.take_worker() {
-                shut_down_worker(worker).await;
-            }
+        let closing: Vec<_> = self
+            .list
+            .iter_mut()
+            .filter_map(Tenant::take_worker)
+            .map(SinkWorker::shut_down)
+            .collect();
+        for closed in closing {
+            report_close(closed.await);
         }
     }
 }
 
-/// Stops a sink thread (calling its `close`) off the async threads.
+/// Stops a sink (calling its `close`) after its current call.
 async fn shut_down_worker(worker: SinkWorker) {
-    match tokio::task::spawn_blocking(move || worker.shut_down()).await {
+    report_close(worker.shut_down().await);
+}
+
+fn report_close(closed: Result<Result<(), String>, tokio::sync::oneshot::error::RecvError>) {
+    match closed {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("sink close failed: {e}"),
-        Err(e) => tracing::warn!("sink thread could not be joined: {e}"),
+        Err(_) => tracing::warn!("sink close was not answered: the sink threads stopped"),
     }
 }

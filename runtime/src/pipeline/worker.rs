@@ -1,4 +1,4 @@
-//! A sink on a thread of its own, with the retry policy around it.
+//! A tenant's sink, called on the pool's threads (`pool`), with the retry policy around it.
 //!
 //! The replication loop hands a batch over and gets one answer back: accepted, or a failure the
 //! runtime cannot get past. Transient failures (a retryable sink error, a trap, the CPU deadline)
@@ -10,11 +10,13 @@
 //! for the disk nor keeps a copy of the batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
+use super::pool::Pool;
 use super::sink::Sink;
 use crate::event::Batch;
 use crate::record::Recorder;
@@ -66,117 +68,269 @@ pub enum Outcome {
     },
 }
 
-/// Handle to the sink thread. Dropping the request sender makes the thread call `close` and exit.
+/// A tenant's sink, called on the pool's threads (see [`super::pool`]).
 pub struct SinkWorker {
-    requests: Option<mpsc::Sender<Request>>,
-    cancel: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    slot: Arc<Slot>,
+    pool: Arc<Pool>,
+}
+
+/// What every job of one tenant shares.
+struct Slot {
+    tenant: String,
+    policy: RetryPolicy,
+    /// A stop was requested: batches being retried give up.
+    cancel: AtomicBool,
+    /// `close` was requested: nothing more is called but `close`.
+    closing: AtomicBool,
+    /// Locked by the job that calls into the sink; never contended but by `close` racing the
+    /// last `publish`, which the lock puts in order.
+    sink: Mutex<Box<dyn Sink>>,
+    recorder: Mutex<Option<Recorder>>,
+    outcomes: UnboundedSender<Outcome>,
+}
+
+/// One call into one tenant's sink, with the retry state of the request it belongs to.
+pub(super) struct Job {
+    slot: Arc<Slot>,
+    task: Task,
+}
+
+enum Task {
+    Connect {
+        tries: Tries,
+        ready: oneshot::Sender<Result<(), String>>,
+    },
+    Publish {
+        batch: Batch,
+        token: u64,
+        tries: Tries,
+    },
+    Close {
+        done: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 impl SinkWorker {
-    /// Starts the thread, which instantiates the sink and calls `connect` first; a failure there is
-    /// reported through the returned receiver before any batch is sent. With a `recorder`, every
-    /// accepted batch is appended to it before the acceptance is reported (see `record`).
-    pub fn spawn(
+    /// Queues the tenant's `connect` (instantiating the sink first); its result arrives on the
+    /// returned receiver before any batch is sent. With a `recorder`, every accepted batch is
+    /// appended to it before the acceptance is reported (see `record`).
+    pub fn start(
+        pool: &Arc<Pool>,
         name: &str,
-        mut instance: Box<dyn Sink>,
+        instance: Box<dyn Sink>,
         policy: RetryPolicy,
         outcomes: UnboundedSender<Outcome>,
-        ready: std::sync::mpsc::SyncSender<Result<(), String>>,
-        mut recorder: Option<Recorder>,
-    ) -> std::io::Result<SinkWorker> {
-        let (tx, rx) = mpsc::channel::<Request>();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let cancel_flag = cancel.clone();
-        let tenant = name.to_string();
-        let thread = std::thread::Builder::new()
-            .name(format!("sink-{name}"))
-            .spawn(move || {
-                let connected =
-                    connect_with_retry(instance.as_mut(), &policy, &cancel_flag, &tenant);
-                let failed = connected.is_err();
-                let _ = ready.send(connected);
-                if failed {
-                    return Ok(());
-                }
-                for request in rx {
-                    let Request::Publish { batch, token } = request;
-                    let outcome = publish_with_retry(
-                        instance.as_mut(),
-                        &batch,
-                        token,
-                        &policy,
-                        &cancel_flag,
-                        &tenant,
-                    );
-                    let outcome = record(&mut recorder, &batch, outcome);
-                    if outcomes.send(outcome).is_err() {
-                        break;
-                    }
-                }
-                let closed = instance.close().map_err(|e| e.to_string());
-                if let Some(recorder) = recorder {
-                    if let Err(e) = recorder.close() {
-                        tracing::warn!(tenant = tenant.as_str(), "--record: {e}");
-                    }
-                }
-                closed
-            })?;
-        Ok(SinkWorker {
-            requests: Some(tx),
-            cancel,
-            thread: Some(thread),
-        })
+        recorder: Option<Recorder>,
+    ) -> (SinkWorker, oneshot::Receiver<Result<(), String>>) {
+        let (ready, connected) = oneshot::channel();
+        let slot = Arc::new(Slot {
+            tenant: name.to_string(),
+            policy,
+            cancel: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            sink: Mutex::new(instance),
+            recorder: Mutex::new(recorder),
+            outcomes,
+        });
+        let tries = Tries::new(&slot.policy);
+        pool.submit(Job {
+            slot: slot.clone(),
+            task: Task::Connect { tries, ready },
+        });
+        let worker = SinkWorker {
+            slot,
+            pool: pool.clone(),
+        };
+        (worker, connected)
     }
 
     pub fn send(&self, request: Request) -> bool {
-        self.requests
-            .as_ref()
-            .is_some_and(|tx| tx.send(request).is_ok())
+        if self.slot.closing.load(Ordering::SeqCst) {
+            return false;
+        }
+        let Request::Publish { batch, token } = request;
+        self.pool.submit(Job {
+            slot: self.slot.clone(),
+            task: Task::Publish {
+                batch,
+                token,
+                tries: Tries::new(&self.slot.policy),
+            },
+        });
+        true
     }
 
-    /// Makes a batch that is being retried give up at its next attempt.
+    /// Makes a batch that is being retried give up at once.
     pub fn cancel_retries(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.slot.cancel.store(true, Ordering::SeqCst);
+        self.pool.nudge();
     }
 
-    /// Stops the thread after its current call, calling the sink's `close`.
-    pub fn shut_down(mut self) -> Result<(), String> {
-        self.requests = None;
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err("the sink thread panicked".into()),
-            None => Ok(()),
+    /// Calls the sink's `close` after its current call (a batch waiting to be retried is given
+    /// up); resolves when it returned.
+    pub fn shut_down(self) -> oneshot::Receiver<Result<(), String>> {
+        self.slot.closing.store(true, Ordering::SeqCst);
+        let (done, closed) = oneshot::channel();
+        self.pool.submit(Job {
+            slot: self.slot.clone(),
+            task: Task::Close { done },
+        });
+        self.pool.nudge();
+        closed
+    }
+}
+
+impl Slot {
+    /// A request is given up when the sink is closing, or when a stop was requested and the
+    /// request already failed once (its first attempt is made: a stop waits for the call in
+    /// flight, not for retries).
+    fn gives_up(&self, tries: &Tries) -> bool {
+        self.closing.load(Ordering::SeqCst)
+            || (tries.failures > 0 && self.cancel.load(Ordering::SeqCst))
+    }
+}
+
+impl Job {
+    /// Whether a job waiting for its retry should run now to give up.
+    pub(super) fn cancelled(&self) -> bool {
+        self.slot.cancel.load(Ordering::SeqCst) || self.slot.closing.load(Ordering::SeqCst)
+    }
+
+    /// Makes the call; returns the job again, with when to retry it, after a retryable failure.
+    pub(super) fn run(self) -> Option<(Instant, Job)> {
+        let Job { slot, task } = self;
+        let mut sink = slot.sink.lock().unwrap_or_else(|e| e.into_inner());
+        match task {
+            Task::Connect { mut tries, ready } => {
+                let result = if slot.gives_up(&tries) {
+                    Step::Cancelled
+                } else {
+                    tries.step(&slot, "connect", sink.connect())
+                };
+                match result {
+                    Step::Done => drop(ready.send(Ok(()))),
+                    Step::Failed(e) => drop(ready.send(Err(e))),
+                    Step::Cancelled => drop(ready.send(Err("cancelled".into()))),
+                    Step::RetryAt(due) => {
+                        drop(sink);
+                        return Some((
+                            due,
+                            Job {
+                                slot,
+                                task: Task::Connect { tries, ready },
+                            },
+                        ));
+                    }
+                }
+            }
+            Task::Publish {
+                batch,
+                token,
+                mut tries,
+            } => {
+                let step = if slot.gives_up(&tries) {
+                    Step::Cancelled
+                } else {
+                    tries.step(&slot, "publish", sink.publish(&batch))
+                };
+                let outcome = match step {
+                    Step::Done => Outcome::Accepted { token },
+                    Step::Failed(error) => Outcome::Failed { token, error },
+                    Step::Cancelled => Outcome::Cancelled { token },
+                    Step::RetryAt(due) => {
+                        drop(sink);
+                        let task = Task::Publish {
+                            batch,
+                            token,
+                            tries,
+                        };
+                        return Some((due, Job { slot, task }));
+                    }
+                };
+                let mut recorder = slot.recorder.lock().unwrap_or_else(|e| e.into_inner());
+                let outcome = record(&mut recorder, &batch, outcome);
+                let _ = slot.outcomes.send(outcome);
+            }
+            Task::Close { done } => {
+                let closed = sink.close().map_err(|e| e.to_string());
+                let recorder = slot
+                    .recorder
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                if let Some(recorder) = recorder {
+                    if let Err(e) = recorder.close() {
+                        tracing::warn!(tenant = slot.tenant.as_str(), "--record: {e}");
+                    }
+                }
+                let _ = done.send(closed);
+            }
+        }
+        None
+    }
+}
+
+/// Where a call leaves its request.
+enum Step {
+    Done,
+    /// Failed for good: the message says why.
+    Failed(String),
+    Cancelled,
+    RetryAt(Instant),
+}
+
+/// A request's failures so far, and the next backoff.
+struct Tries {
+    backoff: Duration,
+    traps: u32,
+    failures: u32,
+}
+
+impl Tries {
+    fn new(policy: &RetryPolicy) -> Tries {
+        Tries {
+            backoff: policy.initial_backoff,
+            traps: 0,
+            failures: 0,
         }
     }
-}
 
-fn connect_with_retry(
-    instance: &mut dyn Sink,
-    policy: &RetryPolicy,
-    cancel: &AtomicBool,
-    tenant: &str,
-) -> Result<(), String> {
-    retry(policy, cancel, "connect", tenant, || instance.connect()).map_err(|e| match e {
-        Some(e) => e,
-        None => "cancelled".into(),
-    })
-}
-
-fn publish_with_retry(
-    instance: &mut dyn Sink,
-    batch: &Batch,
-    token: u64,
-    policy: &RetryPolicy,
-    cancel: &AtomicBool,
-    tenant: &str,
-) -> Outcome {
-    match retry(policy, cancel, "publish", tenant, || {
-        instance.publish(batch)
-    }) {
-        Ok(()) => Outcome::Accepted { token },
-        Err(Some(error)) => Outcome::Failed { token, error },
-        Err(None) => Outcome::Cancelled { token },
+    /// Judges one attempt's result by the policy.
+    fn step(&mut self, slot: &Slot, what: &str, result: Result<(), CallError>) -> Step {
+        let error = match result {
+            Ok(()) => return Step::Done,
+            Err(e) => e,
+        };
+        let policy = &slot.policy;
+        self.failures += 1;
+        if let CallError::Trap(_) = error {
+            self.traps += 1;
+            if self.traps >= policy.max_consecutive_traps {
+                let traps = self.traps;
+                return Step::Failed(format!(
+                    "{error} ({traps} times in a row on the same {what})"
+                ));
+            }
+        }
+        if !error.retryable() {
+            return Step::Failed(format!("sink {what} failed and cannot be retried: {error}"));
+        }
+        if policy
+            .max_consecutive_failures
+            .is_some_and(|max| self.failures >= max)
+        {
+            let failures = self.failures;
+            return Step::Failed(format!(
+                "sink {what} failed {failures} times in a row; last: {error}"
+            ));
+        }
+        let backoff = self.backoff;
+        tracing::warn!(
+            tenant = slot.tenant.as_str(),
+            "sink {what} failed, retrying in {backoff:?}: {error}"
+        );
+        self.backoff = (backoff * 2).min(policy.max_backoff);
+        Step::RetryAt(Instant::now() + backoff)
     }
 }
 
@@ -202,70 +356,5 @@ fn record(recorder: &mut Option<Recorder>, batch: &Batch, outcome: Outcome) -> O
                 ),
             }
         }
-    }
-}
-
-/// Runs `call` until it succeeds, fails for good (`Err(Some)`), or is cancelled (`Err(None)`).
-fn retry(
-    policy: &RetryPolicy,
-    cancel: &AtomicBool,
-    what: &str,
-    tenant: &str,
-    mut call: impl FnMut() -> Result<(), CallError>,
-) -> Result<(), Option<String>> {
-    let mut backoff = policy.initial_backoff;
-    let (mut traps, mut failures) = (0, 0);
-    loop {
-        let error = match call() {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        failures += 1;
-        if let CallError::Trap(_) = error {
-            traps += 1;
-            if traps >= policy.max_consecutive_traps {
-                return Err(Some(format!(
-                    "{error} ({traps} times in a row on the same {what})"
-                )));
-            }
-        }
-        if !error.retryable() {
-            return Err(Some(format!(
-                "sink {what} failed and cannot be retried: {error}"
-            )));
-        }
-        if policy
-            .max_consecutive_failures
-            .is_some_and(|max| failures >= max)
-        {
-            return Err(Some(format!(
-                "sink {what} failed {failures} times in a row; last: {error}"
-            )));
-        }
-        tracing::warn!(
-            tenant,
-            "sink {what} failed, retrying in {backoff:?}: {error}"
-        );
-        if sleep_unless_cancelled(backoff, cancel) {
-            return Err(None);
-        }
-        backoff = (backoff * 2).min(policy.max_backoff);
-    }
-}
-
-/// Sleeps for `delay` in short steps, so that a stop does not wait for a long backoff; returns
-/// whether the wait was cancelled.
-fn sleep_unless_cancelled(delay: Duration, cancel: &AtomicBool) -> bool {
-    const STEP: Duration = Duration::from_millis(20);
-    let until = std::time::Instant::now() + delay;
-    loop {
-        if cancel.load(Ordering::SeqCst) {
-            return true;
-        }
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        std::thread::sleep(left.min(STEP));
     }
 }

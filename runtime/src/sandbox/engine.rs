@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
 /// How often the epoch advances. Deadlines are whole ticks, so this is their resolution; a tick
 /// is a relaxed atomic increment, so 10 ms costs nothing measurable.
@@ -31,14 +31,15 @@ impl SandboxEngine {
         config.concurrency_support(false);
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        // Instances come from a preallocated pool: re-creating a trapped sink is ~10 µs.
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(128)
-            .total_core_instances(512)
-            .total_memories(256)
-            .total_tables(256)
-            .max_memories_per_component(16);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // Instances are allocated on demand, not from a pooling allocator. A pool is sized up
+        // front (it refused the 129th tenant when it held 128 instances) and reserves address
+        // space for every slot whether used or not; it pays off when instances are created at a
+        // high rate, and sinks are long-lived: one instance per tenant for the whole run,
+        // re-created only after a trap. On demand, an instance costs what it uses, so the tenant
+        // count is bounded by memory, not by a setting. (Each linear memory still reserves 4 GiB
+        // of address space, which is what lets compiled code skip bounds checks: 10,000
+        // one-memory sinks reserve 40 TiB of the 128 TiB a process has.)
+        config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("configuring the WebAssembly engine")?;

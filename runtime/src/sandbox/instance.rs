@@ -35,6 +35,15 @@ impl CallError {
     }
 }
 
+/// A component linked against the host's imports, ready to instantiate: made once per distinct
+/// sink file and shared (a clone is a reference count) by every tenant that runs it, so that a
+/// thousand tenants of one component link it once, not a thousand times.
+#[derive(Clone)]
+pub struct SinkPre {
+    engine: SandboxEngine,
+    pre: Pre,
+}
+
 /// A sink instance, re-created from its pre-instantiated form whenever it traps.
 pub struct SinkInstance {
     engine: SandboxEngine,
@@ -56,6 +65,7 @@ struct Live {
 }
 
 /// The component, linked, by the contract version it was built against.
+#[derive(Clone)]
 enum Pre {
     Current(SinkComponentPre<StoreState>),
     V0_1(SinkV01Pre),
@@ -93,17 +103,11 @@ impl Bindings {
     }
 }
 
-impl SinkInstance {
+impl SinkPre {
     /// Links the component against the capabilities a sink may have and prepares instantiation.
     /// Fails when the component imports something the runtime does not provide, or exports no
     /// sink interface of a contract version this runtime hosts ([`Contract::HOSTED`]).
-    pub fn new(
-        engine: &SandboxEngine,
-        component: &Component,
-        limits: SinkLimits,
-        capabilities: Capabilities,
-        config: Vec<(String, String)>,
-    ) -> anyhow::Result<SinkInstance> {
+    pub fn new(engine: &SandboxEngine, component: &Component) -> anyhow::Result<SinkPre> {
         let mut linker = Linker::<StoreState>::new(engine.engine());
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         // Always linked: a sink importing wasi:http must instantiate without a grant too; its
@@ -123,14 +127,42 @@ impl SinkInstance {
                 Contract::hosted_list()
             ),
         };
-        Ok(SinkInstance {
+        Ok(SinkPre {
             engine: engine.clone(),
             pre,
+        })
+    }
+
+    /// A tenant's instance of the component, with its own limits, capabilities and config. Not
+    /// instantiated yet: that happens at `connect`, on the sink's worker thread.
+    pub fn instance(
+        &self,
+        limits: SinkLimits,
+        capabilities: Capabilities,
+        config: Vec<(String, String)>,
+    ) -> SinkInstance {
+        SinkInstance {
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
             limits,
             capabilities,
             config,
             live: None,
-        })
+        }
+    }
+}
+
+impl SinkInstance {
+    /// Links `component` and makes one instance of it ([`SinkPre::new`], then
+    /// [`SinkPre::instance`]).
+    pub fn new(
+        engine: &SandboxEngine,
+        component: &Component,
+        limits: SinkLimits,
+        capabilities: Capabilities,
+        config: Vec<(String, String)>,
+    ) -> anyhow::Result<SinkInstance> {
+        Ok(SinkPre::new(engine, component)?.instance(limits, capabilities, config))
     }
 
     /// The contract version the component was built against.

@@ -107,6 +107,7 @@ type Outcome = (Result<(), SinkError>,);
 
 /// A 0.1.0 sink component, linked and ready to instantiate (the counterpart of the generated
 /// `SinkComponentPre`).
+#[derive(Clone)]
 pub struct SinkV01Pre {
     pre: InstancePre<StoreState>,
     connect: ComponentExportIndex,
