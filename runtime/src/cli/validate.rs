@@ -32,7 +32,11 @@ pub async fn validate(path: &Path, source: Option<String>) -> anyhow::Result<()>
             if tenants == 1 { "" } else { "s" }
         );
     }
-    check_process_limits(plans.len())?;
+    let stdout_files = plans
+        .iter()
+        .filter(|p| p.capabilities.output.file().is_some())
+        .count();
+    check_process_limits(plans.len(), stdout_files)?;
     let spec = StreamSpec {
         slot: file.slot.clone(),
         publication: file.publication_name(),

@@ -4,24 +4,27 @@
 
 use crate::error::SetupError;
 
-/// Open files a tenant may hold at once: its backlog file written and read back while its sink
-/// is behind, and its stdout file when granted one.
-const FILES_PER_TENANT: u64 = 3;
-/// The replication and SQL connections, the state files, the compile cache, logs.
-const FILES_BESIDES: u64 = 64;
+/// Open files a tenant may hold at once: its backlog file (one descriptor, written and read back)
+/// while its sink is behind or all queues are over their memory budget; one more with a stdout
+/// file.
+const FILES_PER_TENANT: u64 = 1;
+/// The replication and SQL connections, epoll and eventfds, the state files, the compile cache
+/// (about 15 measured; twice that for headroom).
+const FILES_BESIDES: u64 = 32;
 /// Address space a tenant's sink reserves: each linear memory reserves 4 GiB plus a guard region,
 /// which lets compiled code skip bounds checks (see `sandbox::engine`); most sinks have one.
 const ADDRESS_SPACE_PER_TENANT: u64 = (4 << 30) + (64 << 20);
 
-/// Checks (and where allowed, raises) the limits `tenants` tenants need: open files
-/// (`RLIMIT_NOFILE`; the soft limit is raised up to the hard one, as Go's runtime and most
-/// servers do, since 1,024 is a default for `select()`, not a budget) and address space
-/// (`RLIMIT_AS`, when set). An error names the limit, what is needed and how to fix it.
-pub fn check_process_limits(tenants: usize) -> Result<(), SetupError> {
+/// Checks (and where allowed, raises) the limits `tenants` tenants need, `stdout_files` of them
+/// with a stdout file: open files (`RLIMIT_NOFILE`; the soft limit is raised, as Go's runtime and
+/// most servers do, since 1,024 is a default for `select()`, not a budget, and the hard one too
+/// when the process may, e.g. as root) and address space (`RLIMIT_AS`, when set). An error names
+/// the limit, what is needed and how to fix it.
+pub fn check_process_limits(tenants: usize, stdout_files: usize) -> Result<(), SetupError> {
+    let files = FILES_BESIDES + FILES_PER_TENANT * tenants as u64 + stdout_files as u64;
     let tenants = tenants as u64;
-    let files = FILES_BESIDES + FILES_PER_TENANT * tenants;
     let (soft, hard) = limit(libc::RLIMIT_NOFILE);
-    if soft < files {
+    if soft < files && !set(libc::RLIMIT_NOFILE, files, hard.max(files)) {
         if hard < files {
             return Err(SetupError::new(format!(
                 "{tenants} tenants may hold up to {files} open files, but this process may open \
@@ -29,10 +32,7 @@ pub fn check_process_limits(tenants: usize) -> Result<(), SetupError> {
                  systemd unit, nofile in /etc/security/limits.conf) or run fewer tenants per process"
             )));
         }
-        raise(
-            libc::RLIMIT_NOFILE,
-            hard.min(files.max(soft) * 2).max(files),
-        );
+        set(libc::RLIMIT_NOFILE, files, hard);
     }
     let (soft, _) = limit(libc::RLIMIT_AS);
     let needed = ADDRESS_SPACE_PER_TENANT * tenants + (4 << 30);
@@ -61,15 +61,15 @@ fn limit(resource: libc::__rlimit_resource_t) -> (u64, u64) {
     (rl.rlim_cur, rl.rlim_max)
 }
 
-fn raise(resource: libc::__rlimit_resource_t, soft: u64) {
-    let (_, hard) = limit(resource);
+/// Sets a limit; whether it took. Raising a soft limit up to the hard one needs no privilege,
+/// raising the hard one does (`CAP_SYS_RESOURCE`).
+fn set(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> bool {
     let rl = libc::rlimit {
-        rlim_cur: soft.min(hard),
+        rlim_cur: soft,
         rlim_max: hard,
     };
-    // SAFETY: setrlimit reads the struct we pass; raising a soft limit up to the hard one needs
-    // no privilege. A failure leaves the limit as it was, which the next start reports.
-    unsafe { libc::setrlimit(resource, &rl) };
+    // SAFETY: setrlimit reads the struct we pass. A failure leaves the limit as it was.
+    unsafe { libc::setrlimit(resource, &rl) == 0 }
 }
 
 #[cfg(test)]
@@ -81,19 +81,19 @@ mod tests {
         let (_, hard) = limit(libc::RLIMIT_NOFILE);
         if hard < FILES_BESIDES + FILES_PER_TENANT * 1_000 {
             // A machine with a hard limit this low cannot run them: the error must say so.
-            let e = check_process_limits(1_000).unwrap_err().to_string();
+            let e = check_process_limits(1_000, 0).unwrap_err().to_string();
             assert!(e.contains("ulimit -Hn"), "{e}");
             return;
         }
-        check_process_limits(1_000).unwrap();
+        check_process_limits(1_000, 0).unwrap();
         assert!(limit(libc::RLIMIT_NOFILE).0 >= FILES_BESIDES + FILES_PER_TENANT * 1_000);
     }
 
     #[test]
-    fn more_tenants_than_the_hard_file_limit_allows_are_named_with_the_fix() {
-        let (_, hard) = limit(libc::RLIMIT_NOFILE);
-        let tenants = (hard / FILES_PER_TENANT + 1) as usize;
-        let e = check_process_limits(tenants).unwrap_err().to_string();
+    fn more_tenants_than_the_kernel_allows_open_files_are_named_with_the_fix() {
+        // More than fs.nr_open (at most 2^30): no privilege can raise the hard limit that far.
+        let tenants = 1 << 30;
+        let e = check_process_limits(tenants, 0).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!("{tenants} tenants may hold up to")),
             "{e}"

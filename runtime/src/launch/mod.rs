@@ -103,7 +103,12 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     for plan in &run.plans {
         plan.precheck()?;
     }
-    check_process_limits(run.plans.len())?;
+    let stdout_files = run
+        .plans
+        .iter()
+        .filter(|p| p.capabilities.output.file().is_some())
+        .count();
+    check_process_limits(run.plans.len(), stdout_files)?;
     let recorder = workers::open_recording(run.record.as_ref())?;
 
     // Without a source, a scratch cluster with a demo workload (kept alive until we return).

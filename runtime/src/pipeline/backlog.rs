@@ -13,7 +13,8 @@
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +22,11 @@ use crate::assemble::{RelationInfo, RowChange, Transaction};
 use crate::record::{batch_lines, EventReader};
 
 use super::batcher::into_batch;
+
+/// The read buffer's size. Every tenant may be spilling at once (all queues over their memory
+/// budget), so a tenant's buffers must stay small: at 256 KiB for reading and writing each, a
+/// thousand tenants' backlogs held 512 MiB. Parts are written whole, and are a call's worth.
+const BUFFER: usize = 16 << 10;
 
 /// What stays in memory of a spilled part.
 struct PartHeader {
@@ -31,8 +37,10 @@ struct PartHeader {
 
 pub struct Backlog {
     path: PathBuf,
-    writer: Option<BufWriter<File>>,
-    reader: Option<EventReader<BufReader<File>>>,
+    /// One descriptor for writing and reading back: a tenant holds one file while it spills,
+    /// and every tenant may be spilling at once (10,000 tenants in 20,000 descriptors).
+    writer: Option<Arc<File>>,
+    reader: Option<EventReader<BufReader<ReadAt>>>,
     parts: VecDeque<PartHeader>,
     changes: usize,
     written: u64,
@@ -72,16 +80,26 @@ impl Backlog {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .open(&self.path)?;
-            self.writer = Some(BufWriter::with_capacity(256 << 10, file));
+            let file = Arc::new(
+                OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+            // `append` does not truncate: a stale file from a killed run is emptied first.
+            file.set_len(0)?;
             self.reader = Some(EventReader::new(
                 self.path.display().to_string(),
-                BufReader::with_capacity(256 << 10, File::open(&self.path)?),
+                BufReader::with_capacity(
+                    BUFFER,
+                    ReadAt {
+                        file: file.clone(),
+                        at: 0,
+                    },
+                ),
             ));
+            self.writer = Some(file);
         }
         let changes = txn.changes.len();
         let header = Transaction {
@@ -90,10 +108,10 @@ impl Backlog {
         };
         self.line.clear();
         batch_lines(&into_batch(txn.changes), self.written, &mut self.line);
-        let writer = self.writer.as_mut().expect("opened above");
-        writer.write_all(self.line.as_bytes())?;
-        // The reader must never meet half a part: every part reaches the file whole.
-        writer.flush()?;
+        let writer = self.writer.as_ref().expect("opened above");
+        // The reader must never meet half a part: every part reaches the file whole, in one
+        // write of the part's lines.
+        (&**writer).write_all(self.line.as_bytes())?;
         self.written += 1;
         self.changes += changes;
         self.parts.push_back(PartHeader {
@@ -174,6 +192,20 @@ impl Backlog {
 impl Drop for Backlog {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+/// Reads the backlog file from its own offset, through the descriptor the writer appends with.
+struct ReadAt {
+    file: Arc<File>,
+    at: u64,
+}
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
