@@ -9,6 +9,7 @@
 pub mod backfill;
 pub mod catalog;
 pub mod conninfo;
+mod copy_text;
 pub mod quote;
 pub mod replication;
 pub mod setup;

@@ -7,15 +7,22 @@
 //! exporting connection stays open and idle; after that they keep it whatever that connection
 //! does. So no row is missing and none is read twice across the boundary.
 //!
-//! A table is read through a cursor in chunks of [`CHUNK_ROWS`], so memory stays bounded
-//! whatever its size, with the same session settings as the walsender (pinned in `wire`), so
-//! every value has the text form the stream would give it and is typed by the same parser.
+//! A table is read with `COPY (SELECT …) TO STDOUT` and handed on in chunks of [`CHUNK_ROWS`]:
+//! memory stays bounded whatever its size (the reader stops pulling and TCP holds the server
+//! back), with the same session settings as the walsender (pinned in `wire`), so every value has
+//! the text form the stream would give it and is typed by the same parser. COPY rather than a
+//! cursor: a `FETCH` per 10,000 rows through the simple-query protocol cost the server a
+//! DataRow per row and us a row object per row; COPY sends each row as one line
+//! (`copy_text`). Measured in `cargo xtask bench` (BENCHMARKS.md, "snapshot").
 
+use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use futures_util::StreamExt;
+use tokio_postgres::{Client, CopyOutStream};
 
 use super::conninfo::ConnInfo;
+use super::copy_text::split_row;
 use super::quote::{quote_ident, quote_literal};
 use super::replication::{self, SystemInfo};
 use super::setup::connect_sql;
@@ -25,7 +32,7 @@ use crate::assemble::RelationInfo;
 use crate::error::SetupError;
 use crate::event::{Lsn, Value};
 
-/// Rows fetched per round trip: about 1–10 MiB for ordinary rows.
+/// Rows handed on at a time: about 1–10 MiB for ordinary rows.
 pub const CHUNK_ROWS: usize = 10_000;
 
 /// A slot just created with its snapshot exported. The snapshot lives as long as `conn` stays
@@ -98,7 +105,8 @@ pub type BlockRange = (u64, Option<u64>);
 /// A transaction that sees the exported snapshot, reading one table after another.
 pub struct SnapshotReader {
     client: Client,
-    cursor_open: bool,
+    /// The table being read.
+    copy: Option<Pin<Box<CopyOutStream>>>,
 }
 
 impl SnapshotReader {
@@ -116,10 +124,7 @@ impl SnapshotReader {
         client.batch_execute(&sql).await.map_err(|e| {
             SetupError::new(format!("importing the slot's snapshot {snapshot:?}: {e}"))
         })?;
-        Ok(SnapshotReader {
-            client,
-            cursor_open: false,
-        })
+        Ok(SnapshotReader { client, copy: None })
     }
 
     /// The relkind and row estimate of each table, in the snapshot.
@@ -172,12 +177,7 @@ impl SnapshotReader {
             ),
         };
         let sql = format!(
-            "{}DECLARE conduit_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {only}{}.{}{blocks}",
-            if self.cursor_open {
-                "CLOSE conduit_snapshot; "
-            } else {
-                ""
-            },
+            "COPY (SELECT {} FROM {only}{}.{}{blocks}) TO STDOUT",
             if columns.is_empty() {
                 "1".to_string()
             } else {
@@ -186,10 +186,17 @@ impl SnapshotReader {
             quote_ident(&rel.schema),
             quote_ident(&rel.name),
         );
-        self.client.batch_execute(&sql).await.map_err(|e| {
+        // A table left half-read (an earlier reader stopped) is drained first: the connection
+        // carries one COPY at a time.
+        if let Some(mut earlier) = self.copy.take() {
+            while let Some(chunk) = earlier.next().await {
+                chunk.map_err(|e| SetupError::new(format!("reading the snapshot: {e}")))?;
+            }
+        }
+        let copy = self.client.copy_out(&sql).await.map_err(|e| {
             SetupError::new(format!("reading {}: {e}", table.relation.qualified_name()))
         })?;
-        self.cursor_open = true;
+        self.copy = Some(Box::pin(copy));
         Ok(())
     }
 
@@ -198,28 +205,32 @@ impl SnapshotReader {
         &mut self,
         table: &SnapshotTable,
     ) -> Result<Vec<Vec<Value>>, SetupError> {
-        let messages = self
-            .client
-            .simple_query(&format!("FETCH {CHUNK_ROWS} FROM conduit_snapshot"))
-            .await
-            .map_err(|e| {
-                SetupError::new(format!("reading {}: {e}", table.relation.qualified_name()))
-            })?;
+        let name = || table.relation.qualified_name();
+        let Some(copy) = self.copy.as_mut() else {
+            return Ok(Vec::new());
+        };
         let kinds = &table.relation.kinds;
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
-        for message in messages {
-            let SimpleQueryMessage::Row(row) = message else {
-                continue;
+        while rows.len() < CHUNK_ROWS {
+            // The server sends each row as one CopyData message, newline included.
+            let Some(chunk) = copy.next().await else {
+                self.copy = None;
+                break;
             };
-            let values = kinds
-                .iter()
-                .enumerate()
-                .map(|(i, kind)| match row.get(i) {
-                    Some(text) => parse_value(*kind, text),
-                    None => Value::Null,
-                })
-                .collect();
-            rows.push(values);
+            let chunk = chunk.map_err(|e| SetupError::new(format!("reading {}: {e}", name())))?;
+            for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let columns = split_row(line)
+                    .map_err(|e| SetupError::new(format!("reading {}: {e}", name())))?;
+                let values = kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kind)| match columns.get(i) {
+                        Some(Some(text)) => parse_value(*kind, text),
+                        _ => Value::Null,
+                    })
+                    .collect();
+                rows.push(values);
+            }
         }
         Ok(rows)
     }
