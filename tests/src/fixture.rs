@@ -92,6 +92,7 @@ impl Fixture {
             state_dir: self.state.path().join("state"),
             max_wal_lag_mib: None,
             snapshot: Some("never".into()),
+            extra: String::new(),
             tenants,
         }
     }

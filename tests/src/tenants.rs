@@ -139,6 +139,8 @@ pub struct TenantsFile {
     /// `snapshot` (the runtime's default when `None`; [`crate::Fixture::tenants_file`] sets
     /// `never`, as its `run_config` does).
     pub snapshot: Option<String>,
+    /// Top-level lines written as they are, before the tenants (e.g. `metrics_addr = "…"`).
+    pub extra: String,
     pub tenants: Vec<Tenant>,
 }
 
@@ -156,6 +158,9 @@ impl TenantsFile {
         }
         if let Some(mode) = &self.snapshot {
             s += &format!("snapshot = {}\n\n", toml_str(mode));
+        }
+        if !self.extra.is_empty() {
+            s += &format!("{}\n\n", self.extra);
         }
         for t in &self.tenants {
             s += &t.to_toml();

@@ -36,6 +36,8 @@ pub struct Backlog {
     parts: VecDeque<PartHeader>,
     changes: usize,
     written: u64,
+    /// Size of the file: it only grows until everything in it was read back.
+    bytes: u64,
     line: String,
 }
 
@@ -49,6 +51,7 @@ impl Backlog {
             parts: VecDeque::new(),
             changes: 0,
             written: 0,
+            bytes: 0,
             line: String::new(),
         }
     }
@@ -60,6 +63,11 @@ impl Backlog {
     /// Changes waiting on disk.
     pub fn changes(&self) -> usize {
         self.changes
+    }
+
+    /// Bytes of the file on disk.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     pub fn path(&self) -> &Path {
@@ -95,6 +103,7 @@ impl Backlog {
         // The reader must never meet half a part: every part reaches the file whole.
         writer.flush()?;
         self.written += 1;
+        self.bytes += self.line.len() as u64;
         self.changes += changes;
         self.parts.push_back(PartHeader {
             txn: header,
@@ -162,6 +171,7 @@ impl Backlog {
         self.parts.clear();
         self.changes = 0;
         self.written = 0;
+        self.bytes = 0;
         if self.writer.take().is_some() {
             self.reader = None;
             if let Err(e) = std::fs::remove_file(&self.path) {

@@ -55,6 +55,12 @@ pub(super) struct Loop<'a> {
     pub backfills: Backfills,
     /// Backfill requests from the control socket.
     pub requests: Option<mpsc::Receiver<Asked>>,
+    /// What the connection brought (the status file's `source`; `transactions` is the field
+    /// above).
+    source: status::SourceStats,
+    /// A session is under way.
+    streaming: bool,
+    watch: status::Watch,
 }
 
 impl<'a> Loop<'a> {
@@ -86,6 +92,9 @@ impl<'a> Loop<'a> {
             summary: (Instant::now(), 0),
             backfills,
             requests: None,
+            source: status::SourceStats::default(),
+            streaming: false,
+            watch: status::Watch::new(cfg.stall_after),
         }
     }
 
@@ -103,6 +112,7 @@ impl<'a> Loop<'a> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.tenants.mark_dispatch_due();
         let failpoints = self.cfg.failpoints.clone();
+        self.streaming = true;
         loop {
             if self.shutting_down && !self.tenants.any_in_flight() {
                 self.durability.now(&mut self.tenants).await?;
@@ -145,6 +155,8 @@ impl<'a> Loop<'a> {
                     match message {
                         ServerMessage::XLogData { wal_end, data, .. } => {
                             self.received = self.received.max(wal_end);
+                            self.source.received_bytes += data.len() as u64;
+                            self.source.received_messages += 1;
                             self.on_message(&data).await?;
                         }
                         ServerMessage::Keepalive { wal_end, reply_requested } => {
@@ -331,6 +343,14 @@ impl<'a> Loop<'a> {
         self.durability.now(&mut self.tenants).await
     }
 
+    /// The session ended with the connection lost: not streaming until the next one starts
+    /// (readiness fails meanwhile), one more reconnect.
+    pub fn disconnected(&mut self) {
+        self.streaming = false;
+        self.source.reconnects += 1;
+        self.write_status(true);
+    }
+
     /// After a reconnect the server resends everything after the slot position; each tenant
     /// skips what it accepted.
     pub fn forget_undelivered(&mut self) {
@@ -397,14 +417,15 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Writes the status file (a report, not a guarantee: a failure is only logged).
-    pub fn write_status(&self, running: bool) -> status::RunStatus {
+    /// Writes the status file (a report, not a guarantee: a failure is only logged), and
+    /// publishes it as metrics when `--metrics-addr` is set.
+    pub fn write_status(&mut self, running: bool) -> status::RunStatus {
         self.write_status_with(running, None)
     }
 
     /// [`Loop::write_status`], with the initial snapshot's progress.
     pub fn write_status_with(
-        &self,
+        &mut self,
         running: bool,
         snapshot: Option<status::SnapshotStatus>,
     ) -> status::RunStatus {
@@ -417,6 +438,17 @@ impl<'a> Loop<'a> {
         );
         status.snapshot = snapshot;
         status.backfills = self.backfills.status();
+        status.streaming = self.streaming && running;
+        status.source = status::SourceStats {
+            transactions: self.transactions,
+            spilled_bytes: self.blocks.spilled_bytes(),
+            heartbeat_us: self.assembler.heartbeat(),
+            ..self.source.clone()
+        };
+        let now = std::time::SystemTime::now();
+        self.watch
+            .observe(&mut status, Instant::now(), status::unix_micros(now));
+        crate::metrics::publish(&status);
         if let Err(e) = status::write(&self.cfg.state_dir, &status) {
             tracing::debug!("could not write the status file: {e}");
         }

@@ -41,6 +41,8 @@ struct InFlight {
     ack: Option<Lsn>,
     partial: Option<Partial>,
     changes: usize,
+    /// Commit time of its first change (what the lag in seconds is measured from).
+    oldest: i64,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -189,6 +191,11 @@ impl Tenant {
             delivered_changes: self.stats.delivered_changes,
             delivered_batches: self.stats.delivered_batches,
             lag_bytes: received.0.saturating_sub(self.durable.lsn.max(floor).0),
+            in_flight_changes: self.in_flight.as_ref().map_or(0, |f| f.changes),
+            backlog_bytes: self.backlog.as_ref().map_or(0, Backlog::bytes),
+            oldest_pending_us: (self.in_flight.as_ref().map(|f| f.oldest))
+                .or_else(|| self.batcher.oldest_commit_time()),
+            ..Default::default()
         }
     }
 
@@ -385,6 +392,7 @@ impl Tenant {
                 ack: ready.ack,
                 partial: ready.partial,
                 changes: ready.batch.changes.len(),
+                oldest: ready.batch.changes[0].commit_time,
             });
             if !worker.send(Request::Publish {
                 batch: ready.batch,

@@ -216,11 +216,17 @@ fn retry(
     let mut backoff = policy.initial_backoff;
     let (mut traps, mut failures) = (0, 0);
     loop {
-        let error = match call() {
+        let started = std::time::Instant::now();
+        let result = call();
+        if what == "publish" {
+            crate::metrics::calls::publish_took(tenant, started.elapsed());
+        }
+        let error = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
         failures += 1;
+        crate::metrics::calls::failed(tenant);
         if let CallError::Trap(_) = error {
             traps += 1;
             if traps >= policy.max_consecutive_traps {
@@ -249,6 +255,7 @@ fn retry(
         if sleep_unless_cancelled(backoff, cancel) {
             return Err(None);
         }
+        crate::metrics::calls::retried(tenant);
         backoff = (backoff * 2).min(policy.max_backoff);
     }
 }
