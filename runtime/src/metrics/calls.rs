@@ -1,8 +1,8 @@
 //! What only the sink's thread knows: each call's duration, failures and retries.
 //!
 //! Called by `pipeline::worker` around every sink call. With metrics off each hook is one
-//! atomic load; with metrics on, a label lookup (a read lock and a hash of the tenant id, well
-//! under a microsecond) per call, next to a guest call of 100 µs and more.
+//! atomic load; with metrics on, a label lookup (the tenant id copied, a read lock, a hash):
+//! 0.4–1 µs measured (`a_thousand_tenants_cost`), next to a guest call of 100 µs and more.
 
 use std::time::Duration;
 

@@ -11,6 +11,11 @@
 //!
 //! Counters derived from the status advance by the difference to the last status, so they are
 //! at most one status interval (1 s) behind what the sinks accepted.
+//!
+//! Cost, measured with 1,000 tenants (`a_thousand_tenants_cost`, debug build, on this 2-core
+//! machine under a load of 7): publishing takes 6–13 ms each second on the loop's thread; a
+//! scrape is 1.4 MiB of text (most of it the 10 histogram buckets per tenant), encoded in
+//! 7–12 ms; the per-call hook of a sink thread 0.4–1 µs.
 
 pub mod calls;
 pub mod sampler;
@@ -285,4 +290,90 @@ const READINESS_SECS: u64 = 5;
 /// Advances a counter to `total` (a running total kept by the pipeline).
 fn catch_up(counter: &Counter, total: u64) {
     counter.inc_by(total.saturating_sub(counter.get()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::status::TenantStatus;
+
+    fn status(tenants: usize, delivered: u64) -> RunStatus {
+        RunStatus {
+            pid: 1,
+            updated_at: 0,
+            running: true,
+            slot: "s".into(),
+            publication: "p".into(),
+            received_lsn: "0/100".into(),
+            confirmed_lsn: "0/80".into(),
+            snapshot: None,
+            backfills: Vec::new(),
+            tenants: (0..tenants)
+                .map(|i| TenantStatus {
+                    id: format!("t{i}"),
+                    state: if i == 1 { "quarantined" } else { "active" }.into(),
+                    position_lsn: "0/80".into(),
+                    delivered_changes: delivered,
+                    lag_bytes: 128,
+                    lag_seconds: 1.5,
+                    stalled: i == 2,
+                    ..Default::default()
+                })
+                .collect(),
+            streaming: true,
+            source: Default::default(),
+        }
+    }
+
+    #[test]
+    fn counters_follow_the_status_and_health_reads_it() {
+        let m = Metrics::new();
+        assert!(m.ready().is_err(), "nothing published yet");
+        m.publish(&status(3, 5));
+        m.publish(&status(3, 7));
+        let text = m.encode();
+        for line in [
+            "conduit_tenant_delivered_changes_total{tenant=\"t0\"} 7",
+            "conduit_tenant_quarantined{tenant=\"t1\"} 1",
+            "conduit_tenant_stalled{tenant=\"t2\"} 1",
+            "conduit_tenant_lag_seconds{tenant=\"t0\"} 1.5",
+            "conduit_tenant_position_lsn{tenant=\"t0\"} 128",
+            "conduit_source_streaming 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
+        assert_eq!(m.ready(), Err("stalled tenants: t2".into()));
+        assert_eq!(m.live(), Ok(()));
+    }
+
+    /// What publishing and a scrape cost with a thousand tenants (printed with --nocapture;
+    /// the figures in the module docs come from here).
+    #[test]
+    fn a_thousand_tenants_cost() {
+        let m = Metrics::new();
+        let s = status(1000, 1);
+        m.publish(&s);
+        let at = Instant::now();
+        for _ in 0..10 {
+            m.publish(&s);
+        }
+        let publish = at.elapsed() / 10;
+        let at = Instant::now();
+        let text = m.encode();
+        let encode = at.elapsed();
+        // What a sink thread adds per call (`calls::publish_took`).
+        let at = Instant::now();
+        for i in 0..100_000 {
+            let l = TenantLabel {
+                tenant: format!("t{}", i % 1000),
+            };
+            m.publish_seconds.get_or_create(&l).observe(0.001);
+        }
+        println!(
+            "1000 tenants: publish {publish:?}, encode {encode:?} for {} KiB, a call's \
+             histogram update {:?}",
+            text.len() >> 10,
+            at.elapsed() / 100_000
+        );
+    }
 }
