@@ -406,11 +406,16 @@ impl<'a> Loop<'a> {
                 .count();
             tracing::info!(
                 "streaming: {:.0} changes/s delivered over the last {secs:.0} s, {} \
-                 transactions in all, largest tenant lag {} KiB, {quarantined} of {} tenants \
-                 quarantined",
+                 transactions in all, largest tenant lag {} KiB and {:.1} s, {quarantined} of \
+                 {} tenants quarantined",
                 delivered.saturating_sub(before) as f64 / secs,
                 self.transactions,
                 lag >> 10,
+                status
+                    .tenants
+                    .iter()
+                    .map(|t| t.lag_seconds)
+                    .fold(0.0, f64::max),
                 status.tenants.len()
             );
             self.summary = (Instant::now(), delivered);
