@@ -319,6 +319,35 @@ async fn heartbeats_measure_lag_while_tables_are_idle() {
     );
 }
 
+/// The initial snapshot's figures stay after it: every row read, every table done.
+#[tokio::test]
+async fn snapshot_progress_is_kept_after_the_snapshot() {
+    let f = Fixture::new().await;
+    f.exec("CREATE TABLE t (id int PRIMARY KEY)").await;
+    f.exec("INSERT INTO t SELECT generate_series(1, 100)").await;
+    let addr = local_addr();
+    let cfg = f
+        .run_config()
+        .snapshot(Some("initial"))
+        .arg("--metrics-addr")
+        .arg(&addr);
+    let mut r = f.start(cfg).await;
+    r.wait_for_lines(100, line_deadline()).await;
+    wait_for_metrics(&r, &addr, "the snapshot's figures", line_deadline(), |s| {
+        let seen = ["running", "rows_read", "tables_done", "tables_total"]
+            .map(|m| metric(s, &format!("conduit_snapshot_{m}"), None));
+        if seen == [Some(0.0), Some(100.0), Some(1.0), Some(1.0)] {
+            Ok(())
+        } else {
+            Err(format!(
+                "(running, rows read, tables done, tables total) = {seen:?}"
+            ))
+        }
+    })
+    .await;
+    r.terminate_ok().await;
+}
+
 /// A real Prometheus server scrapes a run and answers a query for the tenant lag metric.
 #[tokio::test]
 async fn prometheus_scrapes_a_run() {

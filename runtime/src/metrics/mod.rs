@@ -58,6 +58,7 @@ pub struct Metrics {
     confirmed_lsn: Gauge,
     /// Set by [`sampler`]: `pg_current_wal_lsn() - confirmed_flush_lsn` of our slot.
     pub(crate) slot_lag_bytes: Gauge,
+    snapshot_running: Gauge,
     snapshot_rows_read: Gauge,
     snapshot_rows_estimated: Gauge,
     snapshot_tables_done: Gauge,
@@ -137,6 +138,11 @@ impl Metrics {
             received_lsn: metric!("source_received_lsn", "Highest WAL position the server said it sent, as a number", Gauge::default()),
             confirmed_lsn: metric!("slot_confirmed_lsn", "WAL position last confirmed to the slot (least tenant position), as a number", Gauge::default()),
             slot_lag_bytes: metric!("slot_lag_bytes", "pg_current_wal_lsn() - confirmed_flush_lsn of the slot, sampled every 5 s: the WAL the server keeps for us", Gauge::default()),
+            snapshot_running: metric!(
+                "snapshot_running",
+                "1 while the initial snapshot is being delivered",
+                Gauge::default()
+            ),
             snapshot_rows_read: metric!("snapshot_rows_read", "Rows read by the initial snapshot", Gauge::default()),
             snapshot_rows_estimated: metric!("snapshot_rows_estimated", "Rows the initial snapshot expects, from the catalog's statistics", Gauge::default()),
             snapshot_tables_done: metric!("snapshot_tables_done", "Tables the initial snapshot has delivered", Gauge::default()),
@@ -184,7 +190,13 @@ impl Metrics {
         self.streaming.set(i64::from(s.streaming));
         self.received_lsn.set(lsn(&s.received_lsn));
         self.confirmed_lsn.set(lsn(&s.confirmed_lsn));
+        // After the snapshot its figures stay, with every table done.
+        if s.snapshot.is_none() && self.snapshot_running.set(0) == 1 {
+            self.snapshot_tables_done
+                .set(self.snapshot_tables_total.get());
+        }
         if let Some(snap) = &s.snapshot {
+            self.snapshot_running.set(1);
             self.snapshot_rows_read.set(snap.rows_read as i64);
             self.snapshot_rows_estimated.set(snap.rows_estimated as i64);
             self.snapshot_tables_done.set(snap.tables_done as i64);
