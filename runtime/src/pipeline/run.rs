@@ -238,7 +238,6 @@ pub async fn run(
             SessionEnd::Shutdown => break,
             SessionEnd::Disconnected(e) => {
                 tracing::warn!("replication connection lost ({e}); reconnecting");
-                state.disconnected();
                 state.forget_undelivered();
                 if wait_or_shutdown(&mut shutdown, backoff.next).await {
                     break;

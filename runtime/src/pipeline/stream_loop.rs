@@ -333,7 +333,12 @@ impl<'a> Loop<'a> {
     }
 
     /// Waits for the calls in flight (after the connection dropped), keeping their results.
+    /// A session lost (one more reconnect); not streaming meanwhile: readiness fails at once,
+    /// and a sink retrying for minutes does not read as a stuck loop to `/healthz`.
     pub async fn drain_in_flight(&mut self) -> anyhow::Result<()> {
+        self.streaming = false;
+        self.source.reconnects += 1;
+        self.write_status(true);
         while self.tenants.any_in_flight() {
             let outcome = self.outcomes.recv().await;
             self.tenants
@@ -341,14 +346,6 @@ impl<'a> Loop<'a> {
                 .await?;
         }
         self.durability.now(&mut self.tenants).await
-    }
-
-    /// The session ended with the connection lost: not streaming until the next one starts
-    /// (readiness fails meanwhile), one more reconnect.
-    pub fn disconnected(&mut self) {
-        self.streaming = false;
-        self.source.reconnects += 1;
-        self.write_status(true);
     }
 
     /// After a reconnect the server resends everything after the slot position; each tenant
