@@ -14,8 +14,8 @@
 //! quiet table reads 0); (2) on a server whose *other* databases write a lot of WAL while ours
 //! writes none, the walsender has nothing of ours to decode and the slot's `restart_lsn` can
 //! stay behind, keeping that WAL; a record in our database gives it a point to move to. Cost:
-//! one ~60-byte WAL record and one round trip per interval (at 10 s, 8.6 k records a day), a
-//! few bytes for each tenant that sees nothing of it. Tenants do not receive heartbeats.
+//! one round trip and one WAL record per interval, 96 bytes measured (PostgreSQL 15: 830 KB
+//! of WAL a day at 10 s), decoded once by the walsender; tenants do not receive heartbeats.
 
 use std::time::{Duration, SystemTime};
 
