@@ -137,7 +137,7 @@ impl Metrics {
             streaming: metric!("source_streaming", "1 while a replication session is under way, 0 while connecting or reconnecting", Gauge::default()),
             received_lsn: metric!("source_received_lsn", "Highest WAL position the server said it sent, as a number", Gauge::default()),
             confirmed_lsn: metric!("slot_confirmed_lsn", "WAL position last confirmed to the slot (least tenant position), as a number", Gauge::default()),
-            slot_lag_bytes: metric!("slot_lag_bytes", "pg_current_wal_lsn() - confirmed_flush_lsn of the slot, sampled every 5 s: the WAL the server keeps for us", Gauge::default()),
+            slot_lag_bytes: metric!("slot_lag_bytes", "pg_current_wal_lsn() - confirmed_flush_lsn of the slot, sampled every 5 s: WAL written since the slot's confirmed position", Gauge::default()),
             snapshot_running: metric!(
                 "snapshot_running",
                 "1 while the initial snapshot is being delivered",
