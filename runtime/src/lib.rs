@@ -12,6 +12,7 @@ pub mod decode;
 pub mod error;
 pub mod event;
 pub mod launch;
+pub mod metrics;
 pub mod pipeline;
 pub mod record;
 pub mod route;

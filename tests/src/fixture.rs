@@ -91,8 +91,8 @@ impl Fixture {
             publication: self.publication.clone(),
             state_dir: self.state.path().join("state"),
             max_wal_lag_mib: None,
-            settings: Vec::new(),
             snapshot: Some("never".into()),
+            extra: String::new(),
             tenants,
         }
     }

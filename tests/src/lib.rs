@@ -23,6 +23,7 @@
 //! - [`lines`]: reading the `stdout-json` sink's JSON lines;
 //! - [`tenants`]: multi-tenant configuration files ([`Tenant`], [`TenantsFile`]);
 //! - [`log`]: `--log-format json` standard error ([`LogLine`]);
+//! - [`metrics`]: the metrics endpoint: HTTP GETs and parsed scrapes;
 //! - [`status`]: the status file and `conduit-wasm status`;
 //! - [`expect`]: expected error messages ([`Expect`]);
 //! - [`chaos`], [`proxy`], [`redis`]: what the crash and fault tests share (not re-exported).
@@ -34,6 +35,7 @@ pub mod expect;
 pub mod fixture;
 pub mod lines;
 pub mod log;
+pub mod metrics;
 pub mod process;
 pub mod proxy;
 pub mod redis;
@@ -49,6 +51,7 @@ pub use expect::*;
 pub use fixture::*;
 pub use lines::*;
 pub use log::*;
+pub use metrics::*;
 pub use process::*;
 pub use run::*;
 pub use sinks::*;

@@ -139,9 +139,8 @@ pub struct TenantsFile {
     /// `snapshot` (the runtime's default when `None`; [`crate::Fixture::tenants_file`] sets
     /// `never`, as its `run_config` does).
     pub snapshot: Option<String>,
-    /// More top-level settings, as `key = value` with the value in TOML (e.g.
-    /// `("queue_memory_mib", "1")`).
-    pub settings: Vec<(String, String)>,
+    /// Top-level lines written as they are, before the tenants (e.g. `metrics_addr = "…"`).
+    pub extra: String,
     pub tenants: Vec<Tenant>,
 }
 
@@ -160,8 +159,8 @@ impl TenantsFile {
         if let Some(mode) = &self.snapshot {
             s += &format!("snapshot = {}\n\n", toml_str(mode));
         }
-        for (key, value) in &self.settings {
-            s += &format!("{key} = {value}\n");
+        if !self.extra.is_empty() {
+            s += &format!("{}\n\n", self.extra);
         }
         for t in &self.tenants {
             s += &t.to_toml();

@@ -339,8 +339,8 @@ async fn without_a_server() {
                 "{}: line 6, column 1: unknown field `slots`, expected one of `source`, \
                  `source_env`, `slot`, `publication`, `tables`, `publish_via_partition_root`, \
                  `state_dir`, `max_wal_lag_mib`, `snapshot`, `snapshot_workers`, \
-                 `backfill_new_tenants`, `on_slot_lost`, `sink_threads`, `queue_memory_mib`, \
-                 `tenants`",
+                 `backfill_new_tenants`, `on_slot_lost`, `metrics_addr`, `heartbeat_interval`, \
+                 `stall_timeout`, `sink_threads`, `queue_memory_mib`, `tenants`",
                 unknown_key.display()
             ),
         ),
@@ -500,7 +500,67 @@ async fn without_a_server() {
         ],
         format!("error: the source URL is empty: {example}"),
     ));
+    cases.extend(metrics_cases(&json_sink, &nowhere, &state, dir.path()));
     check_table(cases).await;
+}
+
+/// `--metrics-addr` / `metrics_addr` that cannot be served, and `top` with nothing to read.
+fn metrics_cases(sink: &Path, nowhere: &str, state: &Path, dir: &Path) -> Vec<Case> {
+    let give = "is not an address to listen on: give IP:PORT, e.g. 127.0.0.1:9977 (this host \
+                only) or 0.0.0.0:9977 (all interfaces)";
+    // Held until the cases have run: the port is in use.
+    let taken = Box::leak(Box::new(
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+    ));
+    let taken = taken.local_addr().unwrap();
+    let config = write_file(
+        dir,
+        "metrics_addr.toml",
+        config_header(Some(nowhere), dir) + "metrics_addr = \"9977\"\n\n" + &tenant("a", ""),
+    );
+    let port = unused_port();
+    let mut cases = vec![
+        case(
+            "--metrics-addr is not an address",
+            with(run_args(sink, nowhere, state), &["--metrics-addr", "9977"]),
+            format!("error: --metrics-addr \"9977\" {give}"),
+        ),
+        case(
+            "metrics address in use",
+            with(
+                run_args(sink, nowhere, state),
+                &["--metrics-addr", &taken.to_string()],
+            ),
+            format!(
+                "error: cannot serve metrics on {taken} (--metrics-addr or metrics_addr): Address \
+                 already in use (os error 98); another process listens there (another \
+                 conduit-wasm?): choose a free port"
+            ),
+        ),
+        case(
+            "top: no metrics endpoint",
+            [
+                "top",
+                "--once",
+                "--metrics-addr",
+                &format!("127.0.0.1:{port}"),
+            ],
+            format!(
+                "error: no metrics at http://127.0.0.1:{port}/metrics (Connection refused (os \
+                 error 111)): is a run with --metrics-addr 127.0.0.1:{port} (or metrics_addr in \
+                 its config) running?"
+            ),
+        ),
+    ];
+    cases.extend(both(
+        [
+            "config: metrics_addr is not an address (run)",
+            "config: metrics_addr is not an address (validate)",
+        ],
+        &config,
+        &format!("{}: metrics_addr \"9977\" {give}", config.display()),
+    ));
+    cases
 }
 
 // ---- a trust-auth cluster: database, role, slot, tables, TLS, grants, sink config ---------------

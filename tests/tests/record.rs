@@ -133,8 +133,8 @@ fn run_record_names_the_tenant_with_config_and_only_then() {
         publication: "p".into(),
         state_dir: dir.path().join("state"),
         max_wal_lag_mib: None,
-        settings: Vec::new(),
         snapshot: Some("never".into()),
+        extra: String::new(),
         tenants: vec![
             Tenant::new("acme", stdout_json()).table("public.a"),
             Tenant::new("globex", stdout_json()).table("public.a"),

@@ -214,7 +214,7 @@ async fn all_queues_together_stay_within_their_memory_budget() {
         })
         .collect();
     let mut file = f.tenants_file(tenants);
-    file.settings.push(("queue_memory_mib".into(), "1".into()));
+    file.extra = "queue_memory_mib = 1".into();
     let run = f.start_tenants(&file, &[]).await;
     // One transaction of 60,000 rows of ~200 bytes: 3,000 per tenant, about 12 MiB queued in all
     // if nothing bounded the sum.

@@ -16,5 +16,5 @@ pub mod value;
 pub use relation::RelationInfo;
 pub use stream_block::{Replayed, StreamBlocks, Taken};
 pub use streamed::{Replay, StreamedTransactions};
-pub use transaction::{AssembleError, Assembler, RowChange, Transaction, MARK_PREFIX};
+pub use transaction::{AssembleError, Assembler, RowChange, Transaction, HEARTBEAT, MARK_PREFIX};
 pub use types::TypeRegistry;

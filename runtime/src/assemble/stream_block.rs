@@ -52,6 +52,11 @@ impl StreamBlocks {
         }
     }
 
+    /// Bytes written to spill files so far.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.streamed.spilled_bytes()
+    }
+
     /// How messages outside a block decode.
     pub fn context(&self) -> DecodeContext {
         DecodeContext {

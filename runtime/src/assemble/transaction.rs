@@ -69,7 +69,13 @@ pub struct Assembler {
     /// Our own transactional logical messages (backfill watermarks) of the transactions
     /// completed since the last [`Assembler::take_marks`].
     marks: Vec<String>,
+    /// When the newest heartbeat received was written (µs since the Unix epoch).
+    heartbeat: Option<i64>,
 }
+
+/// What a heartbeat's content starts with (`pg_logical_emit_message(false, MARK_PREFIX, …)`,
+/// written by `--heartbeat`), followed by its time of writing in µs since the Unix epoch.
+pub const HEARTBEAT: &str = "heartbeat ";
 
 impl Assembler {
     pub fn new(types: TypeRegistry) -> Assembler {
@@ -110,6 +116,11 @@ impl Assembler {
     pub fn reset(&mut self) {
         self.open = None;
         self.marks.clear();
+    }
+
+    /// When the newest heartbeat received was written (see [`HEARTBEAT`]).
+    pub fn heartbeat(&self) -> Option<i64> {
+        self.heartbeat
     }
 
     /// The watermarks of the transaction just completed (empty for nearly every transaction).
@@ -182,6 +193,12 @@ impl Assembler {
             Message::Message(m) if m.transactional && m.prefix == MARK_PREFIX => {
                 self.marks
                     .push(String::from_utf8_lossy(m.content).into_owned());
+            }
+            Message::Message(m) if !m.transactional && m.prefix == MARK_PREFIX => {
+                let text = std::str::from_utf8(m.content).unwrap_or_default();
+                if let Some(at) = text.strip_prefix(HEARTBEAT).and_then(|t| t.parse().ok()) {
+                    self.heartbeat = self.heartbeat.max(Some(at));
+                }
             }
             // Origins and two-phase/streaming messages are not requested by the session this
             // assembler serves.

@@ -85,6 +85,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A live view of a running process's tenants (rate, lag in bytes and seconds, queue,
+    /// state), from its metrics endpoint, refreshed in place.
+    Top {
+        /// The run's metrics address [default: the config file's `metrics_addr`, else
+        /// 127.0.0.1:9977].
+        #[arg(long, value_name = "IP:PORT")]
+        metrics_addr: Option<String>,
+        /// The run's configuration file (for its metrics_addr).
+        #[arg(long, conflicts_with = "metrics_addr")]
+        config: Option<PathBuf>,
+        /// Print one view (rates over one interval) as plain text and exit.
+        #[arg(long)]
+        once: bool,
+        /// Time between refreshes, in milliseconds.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..))]
+        interval_ms: u64,
+    },
 }
 
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
@@ -104,6 +121,25 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (state_dir, slot) = run_location(config.as_deref(), state_dir, slot)?;
             status::status(&state_dir, &slot, json)
+        }
+        Command::Top {
+            metrics_addr,
+            config,
+            once,
+            interval_ms,
+        } => {
+            let from_file = match config {
+                Some(path) => crate::config::FileConfig::load(&path)?.metrics_addr,
+                None => None,
+            };
+            let text = metrics_addr.or(from_file);
+            let addr = match text.as_deref().map(crate::metrics::server::parse_addr) {
+                Some(Ok(addr)) => addr,
+                Some(Err(e)) => return Err(SetupError::new(format!("--metrics-addr {e}")).into()),
+                None => std::net::SocketAddr::from(([127, 0, 0, 1], 9977)),
+            };
+            let every = std::time::Duration::from_millis(interval_ms);
+            Ok(crate::metrics::top::top(addr, every, once).await?)
         }
     }
 }

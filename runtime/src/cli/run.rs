@@ -1,5 +1,6 @@
 //! `conduit-wasm run`: one sink from flags, or many tenants from `--config`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +97,19 @@ pub struct RunArgs {
     /// own grants' view of the stream, and one file holds one sink's input.
     #[arg(long, value_name = "ID", requires = "record", conflicts_with = "sink")]
     pub record_tenant: Option<String>,
+    /// Serve Prometheus metrics on http://ADDR/metrics, and /healthz and /readyz, e.g.
+    /// 127.0.0.1:9977 [default: off, or the config file's `metrics_addr`].
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Write a heartbeat into the WAL every SECS seconds (pg_logical_emit_message), so that
+    /// lag in seconds is measured end to end while the tables are idle, and the slot moves on
+    /// a server whose other databases are busy [default: off, or `heartbeat_interval`].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub heartbeat: Option<u64>,
+    /// A tenant with changes waiting and no successful call for SECS seconds is stalled: an
+    /// error names it, /readyz fails [default: 60, or `stall_timeout`].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stall_timeout: Option<u64>,
 }
 
 fn parse_lsn(s: &str) -> Result<Lsn, String> {
@@ -112,7 +126,16 @@ pub fn default_state_dir() -> PathBuf {
     PathBuf::from(".conduit-wasm")
 }
 
-fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
+/// `--metrics-addr`, checked (one line that says what to give, not clap's usage text).
+fn flag_addr(text: Option<&str>) -> Result<Option<SocketAddr>, SetupError> {
+    text.map(|t| {
+        crate::metrics::server::parse_addr(t)
+            .map_err(|e| SetupError::new(format!("--metrics-addr {e}")))
+    })
+    .transpose()
+}
+
+fn from_flags(args: RunArgs, sink: PathBuf) -> Result<RunSpec, SetupError> {
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     let spec = StreamSpec {
         slot: args.slot.unwrap_or_else(|| "conduit".into()),
@@ -142,15 +165,18 @@ fn from_flags(args: RunArgs, sink: PathBuf) -> RunSpec {
         max_queue: 100_000,
         retry: RetryPolicy::default(),
     }];
-    RunSpec {
+    Ok(RunSpec {
         stop_at: args.stop_at,
         stream_memory_mib: args.stream_memory_mib,
         record: args.record.map(|file| (Arc::from("default"), file)),
         snapshot: args.snapshot.unwrap_or_default(),
         snapshot_workers: args.snapshot_workers.map_or(2, usize::from),
         on_slot_lost: args.on_slot_lost.unwrap_or_default(),
+        metrics_addr: flag_addr(args.metrics_addr.as_deref())?,
+        heartbeat: args.heartbeat.map(Duration::from_secs),
+        stall_after: Duration::from_secs(args.stall_timeout.unwrap_or(60)),
         ..RunSpec::new(args.source, spec, state_dir, plans)
-    }
+    })
 }
 
 fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
@@ -199,6 +225,16 @@ fn from_file(args: RunArgs, path: &Path) -> Result<RunSpec, SetupError> {
             .unwrap_or(2),
         backfill_new_tenants: file.backfill_new_tenants.unwrap_or(true),
         on_slot_lost: args.on_slot_lost.or(file.on_slot_lost).unwrap_or_default(),
+        metrics_addr: match flag_addr(args.metrics_addr.as_deref())? {
+            Some(addr) => Some(addr),
+            // Checked when the file was loaded.
+            None => file.metrics_addr.as_deref().and_then(|t| t.parse().ok()),
+        },
+        heartbeat: args
+            .heartbeat
+            .or(file.heartbeat_interval)
+            .map(Duration::from_secs),
+        stall_after: Duration::from_secs(args.stall_timeout.or(file.stall_timeout).unwrap_or(60)),
         ..RunSpec::new(source, spec, state_dir, plans)
     })
 }
@@ -222,7 +258,7 @@ fn tenant_ids(plans: &[TenantPlan]) -> String {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let run = match (args.config.clone(), args.sink.clone()) {
         (Some(path), _) => from_file(args, &path)?,
-        (None, Some(sink)) => from_flags(args, sink),
+        (None, Some(sink)) => from_flags(args, sink)?,
         (None, None) => {
             return Err(SetupError::new("give a sink .wasm file or --config FILE").into())
         }

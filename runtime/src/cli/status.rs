@@ -72,18 +72,19 @@ pub fn status(state_dir: &Path, slot: &str, json: bool) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  reason",
-        "tenant", "state", "position", "queued", "delivered", "lag MiB"
+        "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10} {:>8}  reason",
+        "tenant", "state", "position", "queued", "delivered", "lag MiB", "lag s"
     );
     for t in &s.tenants {
         println!(
-            "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10}  {}",
+            "{:<20} {:<12} {:>14} {:>10} {:>12} {:>10} {:>8.1}  {}",
             t.id,
-            t.state,
+            if t.stalled { "STALLED" } else { &t.state },
             t.position_lsn,
-            t.queued_changes,
+            t.queued_changes + t.in_flight_changes,
             t.delivered_changes,
             t.lag_bytes >> 20,
+            t.lag_seconds,
             t.reason.as_deref().unwrap_or("")
         );
     }

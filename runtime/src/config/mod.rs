@@ -8,6 +8,9 @@
 //! publish_via_partition_root = true   # a publication we create: partitions' changes as the root's
 //! state_dir = "/var/lib/conduit-wasm"
 //! max_wal_lag_mib = 1024              # warn when one tenant holds back more WAL than this
+//! metrics_addr = "127.0.0.1:9977"     # Prometheus /metrics, /healthz, /readyz (off if unset)
+//! heartbeat_interval = 10             # seconds between heartbeats into the WAL (off if unset)
+//! stall_timeout = 60                  # seconds with work waiting and no successful call
 //!
 //! [[tenants]]
 //! id = "acme"
@@ -76,6 +79,18 @@ pub struct FileConfig {
     /// `resnapshot`; `--on-slot-lost` overrides it.
     #[serde(default)]
     pub on_slot_lost: Option<OnSlotLost>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (`IP:PORT`); `--metrics-addr`
+    /// overrides it.
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
+    /// Seconds between heartbeats written into the WAL (see `metrics::sampler`);
+    /// `--heartbeat` overrides it.
+    #[serde(default)]
+    pub heartbeat_interval: Option<u64>,
+    /// Seconds a tenant may have work waiting with no successful call before it counts as
+    /// stalled (default 60); `--stall-timeout` overrides it.
+    #[serde(default)]
+    pub stall_timeout: Option<u64>,
     /// Threads calling into sinks, shared by all tenants (default: one per tenant up to 64).
     #[serde(default)]
     pub sink_threads: Option<usize>,
@@ -162,6 +177,16 @@ impl FileConfig {
         }
         if self.source.is_some() && self.source_env.is_some() {
             return Err("give either source or source_env, not both".into());
+        }
+        if let Some(addr) = &self.metrics_addr {
+            crate::metrics::server::parse_addr(addr).map_err(|e| format!("metrics_addr {e}"))?;
+        }
+        if self.heartbeat_interval == Some(0) || self.stall_timeout == Some(0) {
+            return Err(
+                "heartbeat_interval and stall_timeout are seconds, at least 1 (leave \
+                        heartbeat_interval out to write no heartbeats)"
+                    .into(),
+            );
         }
         let mut seen = std::collections::HashSet::new();
         let mut outputs = std::collections::HashMap::new();

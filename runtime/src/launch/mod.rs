@@ -58,6 +58,12 @@ pub struct RunSpec {
     pub backfill_new_tenants: bool,
     /// What to do when the slot was invalidated or dropped.
     pub on_slot_lost: OnSlotLost,
+    /// Where metrics and health are served (`--metrics-addr`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How often a heartbeat is written into the WAL (`--heartbeat`).
+    pub heartbeat: Option<std::time::Duration>,
+    /// When a tenant counts as stalled (`--stall-timeout`).
+    pub stall_after: std::time::Duration,
 }
 
 impl RunSpec {
@@ -86,6 +92,9 @@ impl RunSpec {
             snapshot_workers: 2,
             backfill_new_tenants: true,
             on_slot_lost: OnSlotLost::default(),
+            metrics_addr: None,
+            heartbeat: None,
+            stall_after: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -100,6 +109,10 @@ impl RunSpec {
 /// the slot exists is never delivered (issue 14 item 16: a row inserted during a 5 s compile was
 /// lost). A slot this run created is dropped again when a sink then fails to start.
 pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Result<Summary> {
+    // First: a port in use is a mistake to report before anything is created.
+    if let Some(addr) = run.metrics_addr {
+        crate::metrics::server::serve(addr).await?;
+    }
     for plan in &run.plans {
         plan.precheck()?;
     }
@@ -124,6 +137,9 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     let client = setup::connect_sql(&conn).await?;
     setup::preflight(&client, &conn, &run.spec).await?;
     let routers = check_grants(&client, &run.spec, &run.plans).await?;
+    // Slot lag samples and heartbeats, on a connection of their own; ends when the run does.
+    let _sampler =
+        crate::metrics::sampler::spawn(conn.clone(), run.spec.slot.clone(), run.heartbeat);
 
     let stream = setup::stream_id(&client, &run.spec.slot).await?;
     let store = (run.open_store)(&run.state_dir, stream);
@@ -155,6 +171,7 @@ pub async fn run(run: RunSpec, shutdown: watch::Receiver<bool>) -> anyhow::Resul
     cfg.quarantine = run.multi_tenant;
     cfg.queue_memory_bytes = run.queue_memory_bytes;
     cfg.max_wal_lag_bytes = run.max_wal_lag_bytes;
+    cfg.stall_after = run.stall_after;
     cfg.stop_at = run.stop_at;
     cfg.stream_memory_bytes = run.stream_memory_mib << 20;
     cfg.open_store = run.open_store;

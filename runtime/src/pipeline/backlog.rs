@@ -44,6 +44,8 @@ pub struct Backlog {
     parts: VecDeque<PartHeader>,
     changes: usize,
     written: u64,
+    /// Size of the file: it only grows until everything in it was read back.
+    bytes: u64,
     line: String,
 }
 
@@ -57,6 +59,7 @@ impl Backlog {
             parts: VecDeque::new(),
             changes: 0,
             written: 0,
+            bytes: 0,
             line: String::new(),
         }
     }
@@ -68,6 +71,11 @@ impl Backlog {
     /// Changes waiting on disk.
     pub fn changes(&self) -> usize {
         self.changes
+    }
+
+    /// Bytes of the file on disk.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     pub fn path(&self) -> &Path {
@@ -113,6 +121,7 @@ impl Backlog {
         // write of the part's lines.
         (&**writer).write_all(self.line.as_bytes())?;
         self.written += 1;
+        self.bytes += self.line.len() as u64;
         self.changes += changes;
         self.parts.push_back(PartHeader {
             txn: header,
@@ -180,6 +189,7 @@ impl Backlog {
         self.parts.clear();
         self.changes = 0;
         self.written = 0;
+        self.bytes = 0;
         if self.writer.take().is_some() {
             self.reader = None;
             if let Err(e) = std::fs::remove_file(&self.path) {

@@ -97,6 +97,14 @@ impl Batcher {
         self.queued_changes
     }
 
+    /// Commit time of the oldest change queued (µs since the Unix epoch).
+    pub fn oldest_commit_time(&self) -> Option<i64> {
+        self.queue
+            .iter()
+            .find_map(|q| q.changes.front())
+            .map(|c| c.change.commit_time)
+    }
+
     /// Whether the next batch would be smaller than the bound: nothing is queued but changes
     /// (with acknowledgements) that fit into one call.
     pub fn holds_less_than_a_batch(&self) -> bool {

@@ -69,6 +69,9 @@ pub struct PipelineConfig {
     pub quarantine: bool,
     /// Warn when a tenant holds the slot back by more WAL than this.
     pub max_wal_lag_bytes: u64,
+    /// A tenant with work waiting and no successful call for this long is stalled (see
+    /// [`status::Watch`]).
+    pub stall_after: Duration,
     /// Stop cleanly once the server has sent WAL up to here and every tenant has accepted all of
     /// it (like `pg_recvlogical --endpos`; for benchmarks and one-off catch-ups).
     pub stop_at: Option<crate::event::Lsn>,
@@ -101,6 +104,7 @@ impl PipelineConfig {
             status_interval: Duration::from_secs(1),
             quarantine: false,
             max_wal_lag_bytes: 1 << 30,
+            stall_after: Duration::from_secs(60),
             stop_at: None,
             stream_memory_bytes: 32 << 20,
             queue_memory_bytes: DEFAULT_QUEUE_MEMORY,

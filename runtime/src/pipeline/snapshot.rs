@@ -301,7 +301,9 @@ impl Loop<'_> {
         for r in readers {
             r.abort();
         }
-        // The snapshot's progress leaves the status file (and the progress bar goes).
+        // Its final figures once (the metrics keep them), then the snapshot's progress leaves
+        // the status file (and the progress bar goes).
+        self.write_status_with(true, Some(progress(seq, tables_done, started)));
         self.write_status(true);
         self.durability.now(&mut self.tenants).await?;
         if let SnapshotEnd::Complete = end {

@@ -1,8 +1,9 @@
 //! The run's state, written to `<state_dir>/status-<slot>.json` every second and at exit, so that
 //! `conduit-wasm status` (or any monitoring) can read it without talking to the process.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,28 @@ pub struct RunStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_memory: Option<QueueMemoryStatus>,
     pub tenants: Vec<TenantStatus>,
+    /// A replication session is under way (false while connecting or reconnecting).
+    #[serde(default)]
+    pub streaming: bool,
+    #[serde(default)]
+    pub source: SourceStats,
+}
+
+/// What the replication connection brought, since the process started.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SourceStats {
+    /// Bytes of pgoutput messages (XLogData payloads).
+    pub received_bytes: u64,
+    pub received_messages: u64,
+    /// Transactions decoded and handed to the tenants.
+    pub transactions: u64,
+    /// Replication sessions lost and started again.
+    pub reconnects: u64,
+    /// Bytes of large in-progress transactions written to spill files.
+    pub spilled_bytes: u64,
+    /// When the newest `--heartbeat` message received was written (µs since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_us: Option<i64>,
 }
 
 /// Bytes of queued changes held in memory by all tenants together.
@@ -73,7 +96,7 @@ pub struct SnapshotStatus {
     pub rows_per_second: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TenantStatus {
     pub id: String,
     /// `active` or `quarantined`.
@@ -89,6 +112,22 @@ pub struct TenantStatus {
     pub delivered_batches: u64,
     /// Bytes of WAL between this tenant's position and what the server has sent.
     pub lag_bytes: u64,
+    /// Changes in the call to the sink under way.
+    #[serde(default)]
+    pub in_flight_changes: usize,
+    /// Size of the backlog file (the queue's part on disk).
+    #[serde(default)]
+    pub backlog_bytes: u64,
+    /// Commit time (µs since the Unix epoch) of the oldest change queued or in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_us: Option<i64>,
+    /// Age of the oldest committed change not yet accepted, in seconds; 0 when caught up
+    /// (with `--heartbeat`: the age of the newest heartbeat, see [`Watch`]).
+    #[serde(default)]
+    pub lag_seconds: f64,
+    /// Work is waiting and no call has succeeded for the stall timeout (see [`Watch`]).
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 impl RunStatus {
@@ -115,6 +154,94 @@ impl RunStatus {
             backfills: Vec::new(),
             queue_memory: None,
             tenants,
+            streaming: false,
+            source: SourceStats::default(),
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch, as commit times are given.
+pub fn unix_micros(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// What one status needs of the ones before it: when each tenant last made progress (to tell a
+/// stalled tenant) and the oldest change it held when it was quarantined.
+///
+/// A tenant is *stalled* when it has work queued or in flight and no call succeeded for
+/// `stall_after` (the tenant had nothing to do, or a batch was accepted, counts as progress):
+/// a sink that hangs, or retries a failing destination for ever, holds the slot's WAL and
+/// would otherwise go unnoticed until the disk fills. One ERROR line names it when it becomes
+/// stalled; `/readyz` fails and `conduit_tenant_stalled` is 1 until it moves again.
+///
+/// Everything here is derived from the tenants' status lines once a second: nothing is added
+/// to the path of a change.
+pub struct Watch {
+    stall_after: Duration,
+    seen: HashMap<String, Seen>,
+}
+
+struct Seen {
+    batches: u64,
+    progress: Instant,
+    stalled: bool,
+    oldest: Option<i64>,
+}
+
+impl Watch {
+    pub fn new(stall_after: Duration) -> Watch {
+        Watch {
+            stall_after,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Fills in `stalled` and `lag_seconds` of each tenant of `status`, as of `now`.
+    ///
+    /// Lag in seconds is the age of the oldest change queued or in flight (a quarantined
+    /// tenant keeps the one it had). A tenant with nothing pending has lag 0, unless heartbeats
+    /// arrive (`--heartbeat`): then its lag is the age of the newest heartbeat received, which
+    /// stays below the heartbeat interval plus the transport's latency while the stream moves
+    /// and grows when it does not, even with idle tables.
+    pub fn observe(&mut self, status: &mut RunStatus, now: Instant, now_us: i64) {
+        let heartbeat = status.source.heartbeat_us;
+        for t in &mut status.tenants {
+            let active = t.state == "active";
+            let seen = self.seen.entry(t.id.clone()).or_insert(Seen {
+                batches: t.delivered_batches,
+                progress: now,
+                stalled: false,
+                oldest: None,
+            });
+            let busy = active && (t.queued_changes > 0 || t.in_flight_changes > 0);
+            if !busy || t.delivered_batches != seen.batches {
+                seen.progress = now;
+                seen.batches = t.delivered_batches;
+            }
+            t.stalled = busy && now.duration_since(seen.progress) >= self.stall_after;
+            if t.stalled && !seen.stalled {
+                tracing::error!(
+                    tenant = %t.id,
+                    "tenant stalled: {} changes wait and no call to its sink succeeded for {} s \
+                     (its warnings say why: a slow, hung or failing sink or destination); it \
+                     holds the slot's WAL, and /readyz fails until it moves",
+                    t.queued_changes + t.in_flight_changes,
+                    now.duration_since(seen.progress).as_secs()
+                );
+            } else if !t.stalled && seen.stalled {
+                tracing::info!(tenant = %t.id, "tenant moves again");
+            }
+            seen.stalled = t.stalled;
+            if active {
+                seen.oldest = t.oldest_pending_us;
+            }
+            let since = match seen.oldest {
+                Some(oldest) => Some(oldest),
+                None if active => heartbeat,
+                None => None,
+            };
+            t.lag_seconds = since.map_or(0.0, |us| (now_us - us).max(0) as f64 / 1e6);
         }
     }
 }

@@ -55,6 +55,12 @@ pub(super) struct Loop<'a> {
     pub backfills: Backfills,
     /// Backfill requests from the control socket.
     pub requests: Option<mpsc::Receiver<Asked>>,
+    /// What the connection brought (the status file's `source`; `transactions` is the field
+    /// above).
+    source: status::SourceStats,
+    /// A session is under way.
+    streaming: bool,
+    watch: status::Watch,
 }
 
 impl<'a> Loop<'a> {
@@ -86,6 +92,9 @@ impl<'a> Loop<'a> {
             summary: (Instant::now(), 0),
             backfills,
             requests: None,
+            source: status::SourceStats::default(),
+            streaming: false,
+            watch: status::Watch::new(cfg.stall_after),
         }
     }
 
@@ -103,6 +112,7 @@ impl<'a> Loop<'a> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.tenants.mark_dispatch_due();
         let failpoints = self.cfg.failpoints.clone();
+        self.streaming = true;
         loop {
             if self.shutting_down && !self.tenants.any_in_flight() {
                 self.durability.now(&mut self.tenants).await?;
@@ -145,6 +155,8 @@ impl<'a> Loop<'a> {
                     match message {
                         ServerMessage::XLogData { wal_end, data, .. } => {
                             self.received = self.received.max(wal_end);
+                            self.source.received_bytes += data.len() as u64;
+                            self.source.received_messages += 1;
                             self.on_message(&data).await?;
                         }
                         ServerMessage::Keepalive { wal_end, reply_requested } => {
@@ -321,7 +333,12 @@ impl<'a> Loop<'a> {
     }
 
     /// Waits for the calls in flight (after the connection dropped), keeping their results.
+    /// A session lost (one more reconnect); not streaming meanwhile: readiness fails at once,
+    /// and a sink retrying for minutes does not read as a stuck loop to `/healthz`.
     pub async fn drain_in_flight(&mut self) -> anyhow::Result<()> {
+        self.streaming = false;
+        self.source.reconnects += 1;
+        self.write_status(true);
         while self.tenants.any_in_flight() {
             let outcome = self.outcomes.recv().await;
             self.tenants
@@ -386,25 +403,31 @@ impl<'a> Loop<'a> {
                 .count();
             tracing::info!(
                 "streaming: {:.0} changes/s delivered over the last {secs:.0} s, {} \
-                 transactions in all, largest tenant lag {} KiB, {quarantined} of {} tenants \
-                 quarantined",
+                 transactions in all, largest tenant lag {} KiB and {:.1} s, {quarantined} of \
+                 {} tenants quarantined",
                 delivered.saturating_sub(before) as f64 / secs,
                 self.transactions,
                 lag >> 10,
+                status
+                    .tenants
+                    .iter()
+                    .map(|t| t.lag_seconds)
+                    .fold(0.0, f64::max),
                 status.tenants.len()
             );
             self.summary = (Instant::now(), delivered);
         }
     }
 
-    /// Writes the status file (a report, not a guarantee: a failure is only logged).
-    pub fn write_status(&self, running: bool) -> status::RunStatus {
+    /// Writes the status file (a report, not a guarantee: a failure is only logged), and
+    /// publishes it as metrics when `--metrics-addr` is set.
+    pub fn write_status(&mut self, running: bool) -> status::RunStatus {
         self.write_status_with(running, None)
     }
 
     /// [`Loop::write_status`], with the initial snapshot's progress.
     pub fn write_status_with(
-        &self,
+        &mut self,
         running: bool,
         snapshot: Option<status::SnapshotStatus>,
     ) -> status::RunStatus {
@@ -419,6 +442,17 @@ impl<'a> Loop<'a> {
         status.backfills = self.backfills.status();
         let (used, peak, limit) = self.tenants.queue_memory();
         status.queue_memory = Some(status::QueueMemoryStatus { used, peak, limit });
+        status.streaming = self.streaming && running;
+        status.source = status::SourceStats {
+            transactions: self.transactions,
+            spilled_bytes: self.blocks.spilled_bytes(),
+            heartbeat_us: self.assembler.heartbeat(),
+            ..self.source.clone()
+        };
+        let now = std::time::SystemTime::now();
+        self.watch
+            .observe(&mut status, Instant::now(), status::unix_micros(now));
+        crate::metrics::publish(&status);
         if let Err(e) = status::write(&self.cfg.state_dir, &status) {
             tracing::debug!("could not write the status file: {e}");
         }

@@ -42,6 +42,8 @@ struct InFlight {
     ack: Option<Lsn>,
     partial: Option<Partial>,
     changes: usize,
+    /// Commit time of its first change (what the lag in seconds is measured from).
+    oldest: i64,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -165,44 +167,6 @@ impl Tenant {
     pub fn restart_from_durable(&mut self) {
         self.clear_queue();
         self.skip = self.durable;
-    }
-
-    /// Warns (at most once a minute) when this tenant holds back more than `limit` bytes of WAL
-    /// behind `received`.
-    pub fn warn_lag(&mut self, received: Lsn, floor: Lsn, limit: u64) {
-        let lag = received.0.saturating_sub(self.durable.lsn.max(floor).0);
-        let recently = self
-            .lag_warned
-            .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
-        if lag > limit && !recently {
-            tracing::warn!(
-                tenant = %self.id,
-                "tenant holds back {} MiB of WAL (position {}, server at {received}): the slot \
-                 cannot advance past it",
-                lag >> 20,
-                self.durable.lsn,
-            );
-            self.lag_warned = Some(Instant::now());
-        }
-    }
-
-    /// This tenant's line of the status file (lag from `floor` for a tenant that has none yet).
-    pub fn status(&self, received: Lsn, floor: Lsn) -> TenantStatus {
-        let (state, reason) = match &self.state {
-            TenantState::Active => ("active", None),
-            TenantState::Quarantined { reason } => ("quarantined", Some(reason.clone())),
-        };
-        TenantStatus {
-            id: self.id.to_string(),
-            state: state.into(),
-            reason,
-            position_lsn: self.durable.lsn.to_string(),
-            queued_changes: self.queued_changes(),
-            spilled_changes: self.spilled_changes(),
-            delivered_changes: self.stats.delivered_changes,
-            delivered_batches: self.stats.delivered_batches,
-            lag_bytes: received.0.saturating_sub(self.durable.lsn.max(floor).0),
-        }
     }
 
     /// Nothing of this tenant is queued or in flight.
@@ -429,6 +393,7 @@ impl Tenant {
                 ack: ready.ack,
                 partial: ready.partial,
                 changes: ready.batch.changes.len(),
+                oldest: ready.batch.changes[0].commit_time,
             });
             if !worker.send(Request::Publish {
                 batch: ready.batch,
@@ -492,6 +457,9 @@ impl Tenant {
         self.worker.take()
     }
 }
+
+#[path = "tenant_report.rs"]
+mod report;
 
 #[cfg(test)]
 #[path = "tenant_tests.rs"]

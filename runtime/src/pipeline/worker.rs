@@ -231,7 +231,10 @@ impl Job {
                 let step = if slot.gives_up(&tries) {
                     Step::Cancelled
                 } else {
-                    tries.step(&slot, "publish", sink.publish(&batch))
+                    let started = Instant::now();
+                    let result = sink.publish(&batch);
+                    crate::metrics::calls::publish_took(&slot.tenant, started.elapsed());
+                    tries.step(&slot, "publish", result)
                 };
                 let outcome = match step {
                     Step::Done => Outcome::Accepted { token },
@@ -303,6 +306,7 @@ impl Tries {
         };
         let policy = &slot.policy;
         self.failures += 1;
+        crate::metrics::calls::failed(&slot.tenant);
         if let CallError::Trap(_) = error {
             self.traps += 1;
             if self.traps >= policy.max_consecutive_traps {
@@ -330,6 +334,7 @@ impl Tries {
             "sink {what} failed, retrying in {backoff:?}: {error}"
         );
         self.backoff = (backoff * 2).min(policy.max_backoff);
+        crate::metrics::calls::retried(&slot.tenant);
         Step::RetryAt(Instant::now() + backoff)
     }
 }
