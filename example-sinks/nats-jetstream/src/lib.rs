@@ -216,14 +216,24 @@ impl NatsJetStream {
     }
 }
 
-/// A name for our reply inbox that no other client picks: the time and our local port.
-fn unique_inbox(stream: &TcpStream) -> String {
+/// A name for our reply inbox that no other client picks: the server's id and our client id on
+/// it (unique in a cluster), and the time and our local port where the sink may read them (a
+/// tenant without the `clocks` capability reads the clock as zero).
+fn unique_inbox(stream: &TcpStream, info: &Info) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
-    format!("_INBOX.cdcw{nanos:x}{port:x}")
+    let server: String = info
+        .server_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!(
+        "_INBOX.cdcw{server}x{:x}x{nanos:x}x{port:x}",
+        info.client_id
+    )
 }
 
 fn open(settings: &Settings) -> Result<Conn, SinkError> {
@@ -236,12 +246,12 @@ fn open(settings: &Settings) -> Result<Conn, SinkError> {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(settings.timeout));
     let _ = stream.set_write_timeout(Some(settings.timeout));
-    let inbox = unique_inbox(&stream);
     let mut io = BufReader::with_capacity(64 * 1024, stream);
     let info = match read_op(&mut io).map_err(|e| retry("reading INFO", &e))? {
         ServerOp::Info(json) => Info::parse(&json).map_err(|e| retry("INFO", &e))?,
         other => return Err(retry("expected INFO", &format!("{other:?}"))),
     };
+    let inbox = unique_inbox(io.get_ref(), &info);
     if info.tls_required {
         return Err(SinkError::fatal(format!(
             "nats at {addr} requires TLS, which this sink does not speak: allow plain connections on a listener for it"

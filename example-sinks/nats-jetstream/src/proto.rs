@@ -205,6 +205,9 @@ pub struct Info {
     pub auth_required: bool,
     pub jetstream: bool,
     pub version: String,
+    /// The server's id and our client id on it: together unique in a cluster.
+    pub server_id: String,
+    pub client_id: u64,
 }
 
 impl Info {
@@ -226,6 +229,12 @@ impl Info {
                 .and_then(|x| x.as_str())
                 .unwrap_or("?")
                 .to_string(),
+            server_id: v
+                .get("server_id")
+                .and_then(|x| x.as_str())
+                .unwrap_or("")
+                .to_string(),
+            client_id: v.get("client_id").and_then(|x| x.as_u64()).unwrap_or(0),
         })
     }
 }
