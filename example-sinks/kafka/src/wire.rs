@@ -37,6 +37,18 @@ fn io(e: impl std::fmt::Display) -> WireError {
     WireError::Io(e.to_string())
 }
 
+/// A failed read or write: "the broker closed the connection" rather than std's "failed to fill
+/// whole buffer".
+fn io_error(e: std::io::Error) -> WireError {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => io("the broker closed the connection"),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            io("no response within timeout_ms")
+        }
+        _ => io(e),
+    }
+}
+
 pub struct Conn {
     stream: TcpStream,
     correlation: i32,
@@ -119,17 +131,17 @@ impl Conn {
             .map_err(|e| io(format!("encoding API key {} v{version}: {e}", R::KEY)))?;
         let size = (body.len() - 4) as i32;
         body[..4].copy_from_slice(&size.to_be_bytes());
-        self.stream.write_all(&body).map_err(io)?;
-        self.stream.flush().map_err(io)?;
+        self.stream.write_all(&body).map_err(io_error)?;
+        self.stream.flush().map_err(io_error)?;
 
         let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).map_err(io)?;
+        self.stream.read_exact(&mut size).map_err(io_error)?;
         let size = i32::from_be_bytes(size);
         if size < 4 || size as usize > MAX_RESPONSE {
             return Err(io(format!("a response of {size} bytes")));
         }
         let mut buf = vec![0; size as usize];
-        self.stream.read_exact(&mut buf).map_err(io)?;
+        self.stream.read_exact(&mut buf).map_err(io_error)?;
         let mut buf = Bytes::from(buf);
         let header = ResponseHeader::decode(&mut buf, R::Response::header_version(version))
             .map_err(|e| io(format!("decoding a response header: {e}")))?;
