@@ -257,6 +257,11 @@ pub enum Ack {
 
 impl Ack {
     pub fn parse(payload: &[u8]) -> Ack {
+        // The common case without a JSON parse (one per message adds up):
+        // `{"stream":"S","seq":7}` or with `,"duplicate":true` (or `,"domain":"D"`).
+        if let Some(ack) = Ack::parse_stored(payload) {
+            return ack;
+        }
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
             return Ack::Error {
                 code: 0,
@@ -297,6 +302,28 @@ impl Ack {
                 ),
             },
         }
+    }
+}
+
+impl Ack {
+    fn parse_stored(payload: &[u8]) -> Option<Ack> {
+        let text = std::str::from_utf8(payload).ok()?;
+        let rest = text.strip_prefix(r#"{"stream":""#)?;
+        let (stream, rest) = rest.split_once('"')?;
+        let rest = rest.strip_prefix(r#","seq":"#)?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let seq = rest[..digits].parse().ok()?;
+        let rest = &rest[digits..];
+        let duplicate = match rest {
+            "}" => false,
+            r#","duplicate":true}"# => true,
+            _ => return None, // anything else: the full parse
+        };
+        (!stream.contains('\\')).then(|| Ack::Stored {
+            stream: stream.to_string(),
+            seq,
+            duplicate,
+        })
     }
 }
 
@@ -417,5 +444,22 @@ MSG _INBOX.a.1 1 5\r\nhello\r\nHMSG _INBOX.a.2 1 16 16\r\nNATS/1.0 503\r\n\r\n\r
             }
         );
         assert!(matches!(Ack::parse(b"nope"), Ack::Error { .. }));
+        assert_eq!(
+            Ack::parse(br#"{"stream":"S","seq":8}"#),
+            Ack::Stored {
+                stream: "S".into(),
+                seq: 8,
+                duplicate: false
+            }
+        );
+        // Fields the fast path does not know go through the full parse.
+        assert_eq!(
+            Ack::parse(br#"{"stream":"S","seq":9,"domain":"hub"}"#),
+            Ack::Stored {
+                stream: "S".into(),
+                seq: 9,
+                duplicate: false
+            }
+        );
     }
 }

@@ -19,7 +19,10 @@
 //!    --endpos -f /dev/null` (pgoutput, `proto_version=1`: the reference), then `conduit-wasm run
 //!    --stop-at` with (a) the no-op sink, (b) `stdout-json` with its stdout on /dev/null, (c) 100
 //!    no-op tenants from `--config`, each granted one `tenant` value (1 % of the rows) by a row
-//!    predicate. A drain is timed from spawn to exit (start-up included, for both); peak RSS and
+//!    predicate; on shape A also (d) `nats-jetstream` into a private `nats-server -js` (a fresh
+//!    file-backed stream per drain, whose message count must equal the rows) and (e) `kafka`
+//!    into a private `tansu` broker (in-memory, a fresh one-partition topic per drain), when
+//!    those brokers are installed (`brokers.rs`). A drain is timed from spawn to exit (start-up included, for both); peak RSS and
 //!    CPU seconds (user + system) come from the kernel's `rusage` of that one child (`wait4`,
 //!    `measure.rs`). conduit-wasm's exit summary must account for every row of the shape, or the
 //!    run fails.

@@ -237,8 +237,8 @@ impl Consumer {
             Consumer::Noop => "conduit-wasm, no-op sink".into(),
             Consumer::StdoutJson => "conduit-wasm, stdout-json → /dev/null".into(),
             Consumer::Tenants => format!("conduit-wasm, {TENANTS} no-op tenants × 1 %"),
-            Consumer::Nats => "conduit-wasm, nats-jetstream → local nats-server".into(),
-            Consumer::Kafka => "conduit-wasm, kafka → local tansu (memory)".into(),
+            Consumer::Nats => "conduit-wasm, nats-jetstream → nats-server".into(),
+            Consumer::Kafka => "conduit-wasm, kafka → tansu (memory)".into(),
         }
     }
 
