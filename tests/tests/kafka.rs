@@ -189,3 +189,34 @@ async fn a_batch_cut_midway_is_retried_without_duplicates() {
     r.terminate_ok().await;
     drop(proxy);
 }
+
+/// A broker that accepts the connection and never answers: each call gives up after
+/// `timeout_ms` (the tenant has no `clocks` capability; the socket's timeout is real time) and
+/// the tenant is quarantined with the reason; the process stays up.
+#[tokio::test]
+async fn a_hung_broker_times_out_and_quarantines_the_tenant() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a listener");
+    let addr = listener.local_addr().unwrap();
+    let f = orders_fixture().await;
+    let tenant = kafka_tenant(addr, "cdc.{table}")
+        .config("timeout_ms", "500")
+        .limit("max_failures", 2);
+    let file = f.tenants_file(vec![tenant]);
+    let mut r = f.start_tenants(&file, &[]).await;
+    f.exec("INSERT INTO orders VALUES (1, 'a', 1)").await;
+    let quarantined = |l: &LogLine| l.is_tenant("acme") && l.says_all(&["quarantined"]);
+    let log = r
+        .wait_for_log("the hung broker's quarantine", line_deadline(), |log| {
+            log.iter().any(quarantined)
+        })
+        .await;
+    let line = log.iter().find(|l| quarantined(l)).expect("just seen");
+    assert!(
+        line.says_all(&[&addr.to_string(), "no response within timeout_ms"]),
+        "{}",
+        line.raw
+    );
+    assert!(r.is_running(), "conduit-wasm must stay up:\n{}", r.stderr());
+    r.terminate(exit_deadline()).await;
+    drop(listener);
+}
