@@ -422,3 +422,6 @@ impl Sink for Kafka {
 }
 
 conduit_sink_sdk::export_sink!(Kafka);
+
+#[cfg(test)]
+mod tests;

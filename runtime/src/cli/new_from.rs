@@ -58,6 +58,10 @@ const KAFKA: &[(&str, &str)] = &[
         include_str!("../../../example-sinks/kafka/src/wire.rs"),
     ),
     (
+        "src/tests.rs",
+        include_str!("../../../example-sinks/kafka/src/tests.rs"),
+    ),
+    (
         "README.md",
         include_str!("../../../example-sinks/kafka/README.md"),
     ),
