@@ -26,16 +26,19 @@
 //! - [`metrics`]: the metrics endpoint: HTTP GETs and parsed scrapes;
 //! - [`status`]: the status file and `conduit-wasm status`;
 //! - [`expect`]: expected error messages ([`Expect`]);
-//! - [`chaos`], [`proxy`], [`redis`]: what the crash and fault tests share (not re-exported).
+//! - [`chaos`], [`proxy`], [`redis`], [`nats`], [`kafka`]: what the crash, fault and broker tests share (not
+//!   re-exported).
 
 pub mod bad_input;
 pub mod chaos;
 pub mod cluster;
 pub mod expect;
 pub mod fixture;
+pub mod kafka;
 pub mod lines;
 pub mod log;
 pub mod metrics;
+pub mod nats;
 pub mod process;
 pub mod proxy;
 pub mod redis;

@@ -2,6 +2,7 @@
 
 mod backfill;
 mod check;
+mod new_from;
 mod new_sink;
 mod progress;
 mod run;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::new_from::{self, Example};
 use crate::error::SetupError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,6 +32,9 @@ pub struct NewArgs {
     /// Where to create it [default: ./<name>]. Must not exist, or be empty.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Start from an example broker sink's sources instead of the template (Rust only).
+    #[arg(long, value_enum)]
+    pub from: Option<Example>,
 }
 
 const WIT: &str = include_str!("../../../wit/sink.wit");
@@ -277,7 +281,20 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
-    let files = create(&args.name, args.lang, &dir)?;
+    if args.from.is_some() && args.lang != Lang::Rust {
+        return Err(SetupError::new(
+            "--from starts from a Rust example sink: use it with --lang rust",
+        )
+        .into());
+    }
+    let mut files = create(&args.name, args.lang, &dir)?;
+    if let Some(example) = args.from {
+        for f in new_from::apply(example, &dir)? {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+    }
     println!(
         "created the {} sink {} in {}:",
         args.lang.as_str(),

@@ -19,7 +19,10 @@
 //!    --endpos -f /dev/null` (pgoutput, `proto_version=1`: the reference), then `conduit-wasm run
 //!    --stop-at` with (a) the no-op sink, (b) `stdout-json` with its stdout on /dev/null, (c) 100
 //!    no-op tenants from `--config`, each granted one `tenant` value (1 % of the rows) by a row
-//!    predicate. A drain is timed from spawn to exit (start-up included, for both); peak RSS and
+//!    predicate; on shape A also (d) `nats-jetstream` into a private `nats-server -js` (a fresh
+//!    file-backed stream per drain, whose message count must equal the rows) and (e) `kafka`
+//!    into a private `tansu` broker (in-memory, a fresh one-partition topic per drain), when
+//!    those brokers are installed (`brokers.rs`). A drain is timed from spawn to exit (start-up included, for both); peak RSS and
 //!    CPU seconds (user + system) come from the kernel's `rusage` of that one child (`wait4`,
 //!    `measure.rs`). conduit-wasm's exit summary must account for every row of the shape, or the
 //!    run fails.
@@ -37,6 +40,7 @@
 //! Linux only (rusage through `wait4`, `/proc` for the machine's description). No thresholds are
 //! asserted: the report says which of the targets the run met.
 
+mod brokers;
 mod commit_time;
 mod latency;
 mod machine;
@@ -90,6 +94,10 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     if !opts.shapes.is_empty() {
         needed.push(sinks.join("noop.wasm"));
     }
+    if opts.shapes.contains(&options::Shape::A) {
+        needed.push(sinks.join("nats-jetstream.wasm"));
+        needed.push(sinks.join("kafka.wasm"));
+    }
     for path in needed {
         if !path.is_file() {
             return Err(format!(
@@ -120,11 +128,20 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     // The revision the binaries were built from (others may commit while the bench runs).
     let revision = revision();
     let server = Server::start(&bin, opts.repeat * CONSUMERS.len() + 8)?;
+    let (nats, tansu) = if opts.shapes.contains(&options::Shape::A) {
+        (brokers::Nats::start(&work)?, brokers::Tansu::start()?)
+    } else {
+        (None, None)
+    };
     let bench = Bench {
         opts: &opts,
         bin,
         noop: sinks.join("noop.wasm"),
         json: sinks.join("stdout-json.wasm"),
+        nats_sink: sinks.join("nats-jetstream.wasm"),
+        nats,
+        kafka_sink: sinks.join("kafka.wasm"),
+        tansu,
         work,
         state,
         server: &server,
@@ -173,6 +190,12 @@ struct Bench<'a> {
     bin: PathBuf,
     noop: PathBuf,
     json: PathBuf,
+    nats_sink: PathBuf,
+    /// The broker of the `nats-jetstream` drains (shape A), when `nats-server` is installed.
+    nats: Option<brokers::Nats>,
+    kafka_sink: PathBuf,
+    /// The broker of the `kafka` drains (shape A), when `tansu` is installed.
+    tansu: Option<brokers::Tansu>,
     work: PathBuf,
     /// conduit-wasm's `--state-dir` (checkpoints and the compiled-component cache).
     state: PathBuf,
@@ -208,8 +231,20 @@ impl Bench<'_> {
         } else {
             vec![&self.noop, &self.json]
         };
-        for sink in sinks {
+        let mut sinks: Vec<(&PathBuf, &[&str])> = sinks.into_iter().map(|s| (s, &[][..])).collect();
+        if self.nats.is_some() {
+            // Its config is checked at start (an address), its broker reached only with changes.
+            sinks.push((&self.nats_sink, &["--sink-config", "addr=127.0.0.1:4222"]));
+        }
+        if self.tansu.is_some() {
+            sinks.push((
+                &self.kafka_sink,
+                &["--sink-config", "bootstrap=127.0.0.1:9092"],
+            ));
+        }
+        for (sink, extra) in sinks {
             let mut cmd = self.conduit_single(sink, "bench_warmup", &endpos);
+            cmd.args(extra);
             cmd.stdout(Stdio::null());
             let log = self.work.join("logs").join("warmup.log");
             cmd.stderr(log_file(&log)?);

@@ -204,13 +204,19 @@ pub(super) enum Consumer {
     Noop,
     StdoutJson,
     Tenants,
+    /// `nats-jetstream` into a private `nats-server -js`: shape A only (`brokers.rs`).
+    Nats,
+    /// `kafka` into a private `tansu` broker: shape A only.
+    Kafka,
 }
 
-pub(super) const CONSUMERS: [Consumer; 4] = [
+pub(super) const CONSUMERS: [Consumer; 6] = [
     Consumer::Recvlogical,
     Consumer::Noop,
     Consumer::StdoutJson,
     Consumer::Tenants,
+    Consumer::Nats,
+    Consumer::Kafka,
 ];
 
 impl Consumer {
@@ -220,6 +226,8 @@ impl Consumer {
             Consumer::Noop => "noop",
             Consumer::StdoutJson => "json",
             Consumer::Tenants => "tenants",
+            Consumer::Nats => "nats",
+            Consumer::Kafka => "kafka",
         }
     }
 
@@ -229,7 +237,15 @@ impl Consumer {
             Consumer::Noop => "conduit-wasm, no-op sink".into(),
             Consumer::StdoutJson => "conduit-wasm, stdout-json → /dev/null".into(),
             Consumer::Tenants => format!("conduit-wasm, {TENANTS} no-op tenants × 1 %"),
+            Consumer::Nats => "conduit-wasm, nats-jetstream → nats-server".into(),
+            Consumer::Kafka => "conduit-wasm, kafka → tansu (memory)".into(),
         }
+    }
+
+    /// Whether this consumer drains `shape`: a broker sink only A (the broker's storage, not the
+    /// WAL's shape, is what it measures).
+    pub fn drains(self, shape: Shape) -> bool {
+        !matches!(self, Consumer::Nats | Consumer::Kafka) || shape == Shape::A
     }
 }
 

@@ -183,7 +183,7 @@ fn throughput_section(
                 .unwrap_or(f64::NAN);
             let bound = if s.timed_out { "< " } else { "" };
             let mut ratio_text = format!("{bound}{ratio:.2}");
-            if c == Consumer::Tenants {
+            if matches!(c, Consumer::Tenants | Consumer::Nats | Consumer::Kafka) {
                 if let Some(n) = &noop {
                     let _ = write!(
                         ratio_text,

@@ -98,6 +98,14 @@ impl Bench<'_> {
             CONSUMERS.iter().map(|&c| (c, Vec::new())).collect();
         for rep in 0..self.opts.repeat {
             for (c, list) in drains.iter_mut() {
+                let missing = match c {
+                    Consumer::Nats => self.nats.is_none(),
+                    Consumer::Kafka => self.tansu.is_none(),
+                    _ => false,
+                };
+                if !c.drains(shape) || missing {
+                    continue;
+                }
                 if list.iter().any(|d| d.timed_out) {
                     continue; // it would time out again
                 }
@@ -172,6 +180,47 @@ impl Bench<'_> {
             }
             Consumer::Noop => self.conduit_single(&self.noop, slot, endpos),
             Consumer::StdoutJson => self.conduit_single(&self.json, slot, endpos),
+            Consumer::Nats => {
+                let nats = self.nats.as_ref().ok_or("no nats-server")?;
+                let stream = nats_stream(slot);
+                nats.create_stream(&stream, &format!("bench.{slot}.>"))?;
+                let text =
+                    nats_config_text(slot, &self.nats_sink.display().to_string(), &nats.addr)?;
+                let config = self.work.join("configs").join(format!("{slot}.toml"));
+                fs::write(&config, text)
+                    .map_err(|e| format!("writing {}: {e}", config.display()))?;
+                self.conduit_run([
+                    "--config".as_ref(),
+                    config.as_os_str(),
+                    "--source".as_ref(),
+                    self.server.url.as_ref(),
+                    "--stop-at".as_ref(),
+                    endpos.as_ref(),
+                ])
+            }
+            Consumer::Kafka => {
+                let tansu = self.tansu.as_ref().ok_or("no tansu")?;
+                tansu.topic("create", slot)?;
+                let mut config = toml::Table::new();
+                config.insert("bootstrap".into(), tansu.addr.clone().into());
+                config.insert("topic".into(), slot.into());
+                let text = broker_config_text(
+                    slot,
+                    &self.kafka_sink.display().to_string(),
+                    &tansu.addr,
+                    config,
+                )?;
+                let path = self.work.join("configs").join(format!("{slot}.toml"));
+                fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+                self.conduit_run([
+                    "--config".as_ref(),
+                    path.as_os_str(),
+                    "--source".as_ref(),
+                    self.server.url.as_ref(),
+                    "--stop-at".as_ref(),
+                    endpos.as_ref(),
+                ])
+            }
             Consumer::Tenants => {
                 let config = self.tenants_config(slot)?;
                 self.conduit_run([
@@ -186,6 +235,20 @@ impl Bench<'_> {
         };
         cmd.stdout(Stdio::null()).stderr(log_file(&log)?);
         let m = measure(&mut cmd, self.opts.drain_timeout)?;
+        if let (Consumer::Kafka, Some(tansu)) = (consumer, &self.tansu) {
+            // Frees the broker's memory for the next drain.
+            tansu.topic("delete", slot)?;
+        }
+        if let (Consumer::Nats, Some(nats)) = (consumer, &self.nats) {
+            let stored = nats.count_and_delete(&nats_stream(slot))?;
+            if !m.timed_out && m.success && stored != rows {
+                return Err(format!(
+                    "{} on slot {slot}: the stream holds {stored} messages, expected {rows}; log {}",
+                    consumer.label(),
+                    log.display()
+                ));
+            }
+        }
         if m.timed_out {
             eprintln!(
                 "xtask:   {} on slot {slot} was stopped after {:?} (--drain-timeout)",
@@ -253,6 +316,42 @@ fn delivered_changes(log: &str) -> Result<u64, String> {
         *total.get_or_insert(0) += n;
     }
     total.ok_or_else(|| "no \"N changes in M batches\" line".to_string())
+}
+
+/// The JetStream stream of one `nats-jetstream` drain.
+fn nats_stream(slot: &str) -> String {
+    format!("BENCH_{slot}")
+}
+
+/// The `--config` of a `nats-jetstream` drain: one tenant, all rows, into
+/// `bench.<slot>.<table>` of its own stream.
+fn nats_config_text(slot: &str, sink: &str, addr: &str) -> Result<String> {
+    let mut config = toml::Table::new();
+    config.insert("addr".into(), addr.into());
+    config.insert("subject".into(), format!("bench.{slot}.{{table}}").into());
+    config.insert("stream".into(), nats_stream(slot).into());
+    broker_config_text(slot, sink, addr, config)
+}
+
+/// The `--config` of a broker sink's drain: one tenant running `sink` with `config`, all rows,
+/// granted TCP to `addr`.
+fn broker_config_text(slot: &str, sink: &str, addr: &str, config: toml::Table) -> Result<String> {
+    let mut grant = toml::Table::new();
+    grant.insert("tables".into(), vec![format!("public.{TABLE}")].into());
+    let mut capabilities = toml::Table::new();
+    capabilities.insert("tcp".into(), vec![addr.to_string()].into());
+    let mut tenant = toml::Table::new();
+    tenant.insert("id".into(), "broker".into());
+    tenant.insert("sink".into(), sink.into());
+    tenant.insert("config".into(), config.into());
+    tenant.insert("capabilities".into(), capabilities.into());
+    tenant.insert("grants".into(), vec![grant].into());
+    let mut file = toml::Table::new();
+    file.insert("slot".into(), slot.into());
+    file.insert("publication".into(), PUBLICATION.into());
+    file.insert("tenants".into(), vec![toml::Value::Table(tenant)].into());
+    let text = toml::to_string(&file).map_err(|e| format!("writing a config: {e}"))?;
+    Ok(format!("# Written by `cargo xtask bench`.\n{text}"))
 }
 
 /// The text of [`Bench::tenants_config`]'s file: `TENANTS` tenants running `sink`.
