@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use super::backlog::Backlog;
 use super::status::TenantStatus;
-use super::tenant::{Tenant, TenantSetup};
+use super::tenant::{offered_after, Tenant, TenantSetup};
 use super::worker::{Outcome, SinkWorker};
 use crate::assemble::Transaction;
 use crate::checkpoint::Position;
 use crate::error::SetupError;
 use crate::event::Lsn;
+use crate::route::RouteIndex;
 use std::collections::BTreeMap;
 
 pub(super) struct Tenants {
@@ -29,6 +30,12 @@ pub(super) struct Tenants {
     dispatch_due: bool,
     /// See [`Tenants::set_floor`].
     floor: Lsn,
+    /// Which tenants may receive which changes (see [`RouteIndex`]); `None` with a single tenant
+    /// that receives everything.
+    index: Option<RouteIndex>,
+    /// Everything handed to the tenants in this session: an idle tenant's position (see
+    /// `tenant/offer.rs`), so that tenants that receive nothing of a transaction cost nothing.
+    offered: Position,
 }
 
 impl Tenants {
@@ -51,9 +58,15 @@ impl Tenants {
                     spill.then(|| Backlog::new(backlog_dir.join(format!("{}.jsonl", setup.id))));
                 Tenant::new(setup, position, backlog)
             })
-            .collect();
+            .collect::<Vec<Tenant>>();
+        let index = match list.as_slice() {
+            [only] if only.routes_everything() => None,
+            list => Some(RouteIndex::new(list.iter().map(Tenant::grants).collect())),
+        };
         Tenants {
             list,
+            index,
+            offered: Position::default(),
             quarantine,
             next_token: 0,
             send_due: None,
@@ -101,28 +114,35 @@ impl Tenants {
     /// See [`Tenant::advance_idle`].
     pub fn advance_idle(&mut self, wal_end: Lsn) {
         for t in &mut self.list {
-            t.advance_idle(wal_end);
+            t.advance_idle(wal_end, &self.offered);
         }
     }
 
-    /// Hands a transaction (or a part of a large one; `last` marks its last part) to every
-    /// tenant, each taking what its grants let it see.
+    /// Hands a transaction (or a part of a large one; `last` marks its last part) to the
+    /// tenants, each taking what its grants let it see. Only tenants the routing index finds
+    /// candidates for some change are visited, with those changes only; the others' positions
+    /// follow `offered`, moved once here.
     pub async fn offer(&mut self, txn: Transaction, last: bool) {
         self.dispatch_due = true;
         let mut failed = Vec::new();
-        match self.list.as_mut_slice() {
-            [only] if only.routes_everything() => {
-                if let Err(e) = only.push(txn, last) {
-                    failed.push((0, e));
-                }
-            }
-            tenants => {
-                for (i, t) in tenants.iter_mut().enumerate() {
-                    if let Err(e) = t.offer_part(&txn, last) {
-                        failed.push((i, e));
+        let offered = self.offered;
+        offered_after(&mut self.offered, &txn, last);
+        match (&mut self.index, self.list.as_mut_slice()) {
+            (Some(index), tenants) => {
+                let shares = index.share(&txn.changes);
+                for &t in shares.touched() {
+                    let tenant = &mut tenants[t as usize];
+                    if let Err(e) = tenant.offer_share(&txn, shares.of(t), last, &offered) {
+                        failed.push((t as usize, e));
                     }
                 }
             }
+            (None, [only]) => {
+                if let Err(e) = only.push(txn, last, &offered) {
+                    failed.push((0, e));
+                }
+            }
+            (None, _) => {}
         }
         for (i, reason) in failed {
             self.quarantine(i, reason).await;
@@ -136,7 +156,7 @@ impl Tenants {
         let mut failed = Vec::new();
         for (i, t) in self.list.iter_mut().enumerate() {
             if ids.iter().any(|id| id == t.id()) {
-                if let Err(e) = t.offer_part(&part, false) {
+                if let Err(e) = t.offer_part(&part, false, &self.offered) {
                     failed.push((i, e));
                 }
             }
@@ -192,6 +212,7 @@ impl Tenants {
     }
 
     async fn quarantine(&mut self, index: usize, reason: String) {
+        self.list[index].catch_up(&self.offered);
         if let Some(worker) = self.list[index].quarantine(reason) {
             shut_down_worker(worker).await;
         }
@@ -242,8 +263,11 @@ impl Tenants {
     pub fn restart_from_durable(&mut self) {
         self.dispatch_due = true;
         for t in &mut self.list {
+            t.catch_up(&self.offered);
             t.restart_from_durable();
         }
+        // The server sends again what follows the slot's position; nothing of it is offered yet.
+        self.offered = Position::default();
     }
 
     /// Makes the batches being retried give up (a stop was requested).
@@ -255,14 +279,16 @@ impl Tenants {
 
     /// Some tenant's position moved past what is on disk.
     pub fn moved(&self) -> bool {
-        self.list.iter().any(|t| t.position() != t.durable())
+        self.list
+            .iter()
+            .any(|t| t.position(&self.offered) != t.durable())
     }
 
     /// Every tenant's position, by id, in tenant order (what a checkpoint write stores).
     pub fn positions(&self) -> Vec<(String, Position)> {
         self.list
             .iter()
-            .map(|t| (t.id().to_string(), t.position()))
+            .map(|t| (t.id().to_string(), t.position(&self.offered)))
             .collect()
     }
 

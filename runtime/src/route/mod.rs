@@ -55,6 +55,7 @@
 
 mod error;
 mod grant;
+mod index;
 mod plan;
 pub mod predicate;
 
@@ -67,5 +68,6 @@ mod tests_read;
 
 pub use error::RouteError;
 pub use grant::{Grant, GrantOp, OpSet, Partitions, TablePattern, TenantGrants};
+pub use index::{RouteIndex, Shares};
 pub use plan::{TablePlan, TenantRouter};
 pub use predicate::{CompiledPredicate, PredicateError, Truth};
