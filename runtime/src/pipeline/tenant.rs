@@ -78,6 +78,9 @@ pub(super) struct Tenant {
     last_sent: Option<Instant>,
     stats: TenantStats,
     lag_warned: Option<Instant>,
+    /// A call was given up (a stop): what it carried was not accepted, so the tenant must not
+    /// follow the `offered` watermark although nothing is queued (see `tenant/offer.rs`).
+    gave_up: bool,
 }
 
 impl Tenant {
@@ -106,6 +109,7 @@ impl Tenant {
             last_sent: None,
             stats: TenantStats::default(),
             lag_warned: None,
+            gave_up: false,
         }
     }
 
@@ -130,6 +134,7 @@ impl Tenant {
     /// The call under way was given up (a stop during its retries): nothing of it was accepted.
     pub fn cancelled_in_flight(&mut self) {
         self.in_flight = None;
+        self.gave_up = true;
     }
 
     /// What the checkpoint file holds for this tenant.
@@ -147,6 +152,7 @@ impl Tenant {
     pub fn restart_from_durable(&mut self) {
         self.clear_queue();
         self.skip = self.durable;
+        self.gave_up = false;
     }
 
     /// Warns (at most once a minute) when this tenant holds back more than `limit` bytes of WAL

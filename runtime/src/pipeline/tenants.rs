@@ -36,6 +36,12 @@ pub(super) struct Tenants {
     /// Everything handed to the tenants in this session: an idle tenant's position (see
     /// `tenant/offer.rs`), so that tenants that receive nothing of a transaction cost nothing.
     offered: Position,
+    /// Tenants that may have something queued or in flight: every tenant that does is here (a
+    /// tenant is added when something is queued for it and leaves at the first dispatch pass
+    /// that finds it idle). The loop asks whether any is in flight or full, and dispatches, on
+    /// every turn; asking only these makes idle tenants cost nothing there either.
+    pending: Vec<usize>,
+    is_pending: Vec<bool>,
 }
 
 impl Tenants {
@@ -64,6 +70,8 @@ impl Tenants {
             list => Some(RouteIndex::new(list.iter().map(Tenant::grants).collect())),
         };
         Tenants {
+            is_pending: vec![false; list.len()],
+            pending: Vec::new(),
             list,
             index,
             offered: Position::default(),
@@ -87,16 +95,27 @@ impl Tenants {
 
     /// Some tenant's queue is at its bound and cannot spill: stop reading.
     pub fn any_full(&self) -> bool {
-        self.list.iter().any(Tenant::full)
+        self.pending.iter().any(|&i| self.list[i].full())
     }
 
     pub fn any_in_flight(&self) -> bool {
-        self.list.iter().any(Tenant::in_flight)
+        self.pending.iter().any(|&i| self.list[i].in_flight())
+    }
+
+    /// Notes that tenant `i` may have something queued.
+    fn queued_for(&mut self, i: usize) {
+        if !self.is_pending[i] && !self.list[i].idle() {
+            self.is_pending[i] = true;
+            self.pending.push(i);
+        }
     }
 
     /// Every active tenant has nothing queued or in flight.
     pub fn all_idle(&self) -> bool {
-        self.list.iter().all(|t| !t.active() || t.idle())
+        self.pending.iter().all(|&i| {
+            let t = &self.list[i];
+            !t.active() || t.idle()
+        })
     }
 
     pub fn dispatch_due(&self) -> bool {
@@ -126,7 +145,8 @@ impl Tenants {
         self.dispatch_due = true;
         let mut failed = Vec::new();
         let offered = self.offered;
-        offered_after(&mut self.offered, &txn, last);
+        let mut next = offered;
+        offered_after(&mut next, &txn, last);
         match (&mut self.index, self.list.as_mut_slice()) {
             (Some(index), tenants) => {
                 let shares = index.share(&txn.changes);
@@ -135,18 +155,25 @@ impl Tenants {
                     if let Err(e) = tenant.offer_share(&txn, shares.of(t), last, &offered) {
                         failed.push((t as usize, e));
                     }
+                    if !tenant.idle() && !self.is_pending[t as usize] {
+                        self.is_pending[t as usize] = true;
+                        self.pending.push(t as usize);
+                    }
                 }
             }
             (None, [only]) => {
                 if let Err(e) = only.push(txn, last, &offered) {
                     failed.push((0, e));
                 }
+                self.queued_for(0);
             }
             (None, _) => {}
         }
         for (i, reason) in failed {
             self.quarantine(i, reason).await;
         }
+        // After the quarantines: a tenant whose routing failed stops before this transaction.
+        self.offered = next;
     }
 
     /// Hands a part of a transaction to some tenants only (a backfill's reads, queued right
@@ -154,11 +181,13 @@ impl Tenants {
     pub async fn offer_to(&mut self, ids: &[String], part: Transaction) {
         self.dispatch_due = true;
         let mut failed = Vec::new();
-        for (i, t) in self.list.iter_mut().enumerate() {
+        for i in 0..self.list.len() {
+            let t = &mut self.list[i];
             if ids.iter().any(|id| id == t.id()) {
                 if let Err(e) = t.offer_part(&part, false, &self.offered) {
                     failed.push((i, e));
                 }
+                self.queued_for(i);
             }
         }
         for (i, reason) in failed {
@@ -199,8 +228,8 @@ impl Tenants {
         }
         let mut failed = Vec::new();
         let now = Instant::now();
-        for (i, t) in self.list.iter_mut().enumerate() {
-            match t.dispatch(&mut self.next_token, now) {
+        for &i in &self.pending {
+            match self.list[i].dispatch(&mut self.next_token, now) {
                 Ok(Some(due)) => self.send_due = Some(self.send_due.map_or(due, |d| d.min(due))),
                 Ok(None) => {}
                 Err(e) => failed.push((i, e)),
@@ -209,6 +238,12 @@ impl Tenants {
         for (i, reason) in failed {
             self.quarantine(i, reason).await;
         }
+        let (list, is_pending) = (&self.list, &mut self.is_pending);
+        self.pending.retain(|&i| {
+            let keep = !list[i].idle();
+            is_pending[i] = keep;
+            keep
+        });
     }
 
     async fn quarantine(&mut self, index: usize, reason: String) {
@@ -234,7 +269,8 @@ impl Tenants {
             | Outcome::Failed { token, .. }
             | Outcome::Cancelled { token } => *token,
         };
-        let Some(index) = self.list.iter().position(|t| t.awaits(token)) else {
+        let found = self.pending.iter().find(|&&i| self.list[i].awaits(token));
+        let Some(&index) = found else {
             return Ok(false);
         };
         match outcome {
@@ -268,6 +304,8 @@ impl Tenants {
         }
         // The server sends again what follows the slot's position; nothing of it is offered yet.
         self.offered = Position::default();
+        self.pending.clear();
+        self.is_pending.fill(false);
     }
 
     /// Makes the batches being retried give up (a stop was requested).

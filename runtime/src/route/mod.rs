@@ -52,6 +52,14 @@
 //! satisfy the predicate too, rows leaving the tenant's rows delivered as deletes) are on
 //! [`TablePlan::route_change`]. Old rows and old keys are projected with the same column grant
 //! as new rows.
+//!
+//! # Many tenants
+//!
+//! [`RouteIndex`] decides which tenants to ask about each change, so that routing does not cost
+//! every tenant every change: tenants without a grant for the table are never visited, and a
+//! where-clause that is (or has as a top-level `AND` conjunct) `column = literal` or `column IN
+//! (...)` is looked up by the row's value in a hash map (see the `index` module). The candidates
+//! are then routed by their own [`TenantRouter`] exactly as without the index.
 
 mod error;
 mod grant;

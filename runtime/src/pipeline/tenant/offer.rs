@@ -43,9 +43,10 @@ pub(in crate::pipeline) fn offered_after(offered: &mut Position, txn: &Transacti
 
 impl Tenant {
     /// Follows `offered`: an active tenant with nothing queued or in flight has accepted
-    /// everything offered so far.
+    /// everything offered so far, unless a call was given up (then what it carried is lost
+    /// until the server sends it again).
     fn follows(&self) -> bool {
-        self.active() && self.idle()
+        self.active() && self.idle() && !self.gave_up
     }
 
     /// Where the tenant stands now (what a checkpoint write stores), given what has been
@@ -213,5 +214,166 @@ impl Tenant {
             txn.changes.retain(|c| !skip.covers(end, c.change.seq));
         }
         self.enqueue(txn, last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{InFlight, TenantSetup, TenantState};
+    use super::*;
+    use crate::pipeline::batcher::tests::{rel, txn};
+    use crate::route::{Grant, TenantGrants, TenantRouter};
+
+    /// An active tenant granted `public.a`, without a sink (the tests play its answers).
+    fn tenant(stored: Position) -> Tenant {
+        let grant = Grant {
+            tables: vec!["public.a".into()],
+            ..Grant::default()
+        };
+        let setup = TenantSetup {
+            id: "t".into(),
+            router: Some(TenantRouter::new(TenantGrants::new("t", &[grant]).unwrap())),
+            worker: Err("no sink in this test".into()),
+            max_batch: 100,
+            max_queue: 1_000,
+            batch_wait: Duration::ZERO,
+        };
+        let mut t = Tenant::new(setup, stored, None);
+        t.state = TenantState::Active;
+        t
+    }
+
+    fn at(lsn: u64, partial: Option<(u64, u32)>) -> Position {
+        Position {
+            lsn: Lsn(lsn),
+            partial: partial.map(|(end, seq)| Partial {
+                end_lsn: Lsn(end),
+                seq,
+            }),
+        }
+    }
+
+    /// The sink accepts everything queued, as `dispatch` and `accepted_in_flight` would.
+    fn accept_all(t: &mut Tenant) {
+        while let Some(b) = t.batcher.next_batch() {
+            t.in_flight = Some(InFlight {
+                token: 0,
+                ack: b.ack,
+                partial: b.partial,
+                changes: b.batch.changes.len(),
+            });
+            t.accepted_in_flight();
+        }
+    }
+
+    #[test]
+    fn an_idle_tenant_follows_what_was_offered_and_a_stopped_one_does_not() {
+        let a = rel("a");
+        let mut offered = Position::default();
+        let mut t = tenant(at(50, None));
+        assert_eq!(t.position(&offered), at(50, None), "its stored position");
+        offered_after(&mut offered, &txn(100, 2, &a), true);
+        assert_eq!(t.position(&offered), at(100, None));
+        t.catch_up(&offered);
+        t.state = TenantState::Quarantined { reason: "x".into() };
+        offered_after(&mut offered, &txn(200, 2, &a), true);
+        assert_eq!(t.position(&offered), at(100, None), "held where it stopped");
+    }
+
+    #[test]
+    fn a_tenant_with_changes_holds_its_own_position_until_they_are_accepted() {
+        let a = rel("a");
+        let mut offered = Position::default();
+        let mut t = tenant(Position::default());
+        offered_after(&mut offered, &txn(100, 2, &a), true);
+        let mine = txn(200, 3, &a);
+        t.offer_share(&mine, &[0, 2], true, &offered).unwrap();
+        offered_after(&mut offered, &mine, true);
+        offered_after(&mut offered, &txn(300, 1, &a), true);
+        assert_eq!(t.queued_changes(), 2, "only its candidates");
+        assert_eq!(
+            t.position(&offered),
+            at(100, None),
+            "what was offered before its changes"
+        );
+        accept_all(&mut t);
+        assert_eq!(t.position(&offered), at(300, None), "idle again: follows");
+        assert_eq!(t.stats.delivered_changes, 2);
+    }
+
+    #[test]
+    fn parts_of_a_transaction_count_as_accepted_for_tenants_that_see_none_of_them() {
+        let a = rel("a");
+        let mut offered = Position::default();
+        let (mut idle, mut busy) = (tenant(at(300, None)), tenant(at(300, None)));
+        let part = txn(500, 5, &a);
+        busy.offer_share(&part, &[1], false, &offered).unwrap();
+        offered_after(&mut offered, &part, false);
+        assert_eq!(idle.position(&offered), at(300, Some((500, 4))));
+        assert_eq!(busy.position(&offered), at(300, None));
+        accept_all(&mut busy);
+        assert_eq!(busy.position(&offered), at(300, Some((500, 4))));
+        // The last part, without changes (an initial snapshot's end).
+        offered_after(&mut offered, &Transaction::header_of(&part), true);
+        assert_eq!(idle.position(&offered), at(500, None));
+        idle.advance_idle(Lsn(600), &offered);
+        assert_eq!(idle.position(&offered), at(600, None), "a keepalive");
+    }
+
+    #[test]
+    fn a_call_given_up_at_a_stop_holds_the_position() {
+        let a = rel("a");
+        let mut offered = Position::default();
+        let mut t = tenant(at(100, None));
+        let mine = txn(200, 2, &a);
+        t.offer_share(&mine, &[0, 1], true, &offered).unwrap();
+        offered_after(&mut offered, &mine, true);
+        let b = t.batcher.next_batch().unwrap();
+        t.in_flight = Some(InFlight {
+            token: 0,
+            ack: b.ack,
+            partial: b.partial,
+            changes: 2,
+        });
+        t.cancelled_in_flight();
+        assert!(t.idle());
+        assert_eq!(
+            t.position(&offered),
+            at(100, None),
+            "not accepted: the next run delivers it"
+        );
+        t.restart_from_durable();
+        assert_eq!(t.position(&Position::default()), at(100, None));
+    }
+
+    #[test]
+    fn what_was_accepted_before_a_restart_is_not_queued_again() {
+        let a = rel("a");
+        let offered = Position::default();
+        let mut t = tenant(at(100, Some((200, 1))));
+        t.offer_share(&txn(100, 3, &a), &[0, 1, 2], true, &offered)
+            .unwrap();
+        assert_eq!(t.queued_changes(), 0, "accepted whole");
+        t.offer_share(&txn(200, 3, &a), &[0, 1, 2], true, &offered)
+            .unwrap();
+        assert_eq!(t.queued_changes(), 1, "changes 0 and 1 were accepted");
+        assert_eq!(t.position(&offered), at(100, Some((200, 1))));
+        accept_all(&mut t);
+        assert_eq!(t.position(&offered), at(200, None));
+    }
+
+    #[test]
+    fn the_later_of_two_positions() {
+        assert_eq!(
+            later(at(100, Some((200, 3))), at(150, None)),
+            at(150, Some((200, 3)))
+        );
+        assert_eq!(
+            later(at(100, Some((200, 3))), at(100, Some((200, 7)))),
+            at(100, Some((200, 7)))
+        );
+        assert_eq!(later(at(100, Some((200, 3))), at(200, None)), at(200, None));
     }
 }
