@@ -25,6 +25,12 @@
 //! row is taken from the old row, and a column a key-only old row does not carry is unknown.
 //! An unknown or NULL value makes an equality unknown, which the router never delivers, so it
 //! contributes no candidate.
+//!
+//! Measured (BENCHMARKS.md, issue 13 section; dev build at opt-level 2 on a shared 2-core
+//! machine): 100 tenants each granted `tenant IN (10 values)` of 1,000,000 rows in 100,000-row
+//! transactions drained with 3.16 CPU s instead of 8.31 before the index (one tenant: 2.33); at
+//! 1,000 tenants the index, the candidates' routers and queueing were about 17 % of the
+//! process's samples, ≈ 0.9 µs per row, mostly the copy of the routed row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
