@@ -13,6 +13,10 @@ use crate::checkpoint::{Partial, Position};
 use crate::event::Lsn;
 use crate::route::TenantRouter;
 
+mod offer;
+
+pub(super) use offer::offered_after;
+
 /// What the loop is given for each tenant.
 pub struct TenantSetup {
     pub id: Arc<str>,
@@ -77,6 +81,9 @@ pub(super) struct Tenant {
     last_sent: Option<Instant>,
     stats: TenantStats,
     lag_warned: Option<Instant>,
+    /// A call was given up (a stop): what it carried was not accepted, so the tenant must not
+    /// follow the `offered` watermark although nothing is queued (see `tenant/offer.rs`).
+    gave_up: bool,
 }
 
 impl Tenant {
@@ -117,6 +124,7 @@ impl Tenant {
             last_sent: None,
             stats: TenantStats::default(),
             lag_warned: None,
+            gave_up: false,
         }
     }
 
@@ -141,15 +149,7 @@ impl Tenant {
     /// The call under way was given up (a stop during its retries): nothing of it was accepted.
     pub fn cancelled_in_flight(&mut self) {
         self.in_flight = None;
-    }
-
-    /// The server's WAL reached `wal_end` while nothing was open: nothing of this tenant lies
-    /// between its position and there if it has nothing pending, so its position moves there
-    /// (an idle or filtered-out database need not hold WAL).
-    pub fn advance_idle(&mut self, wal_end: Lsn) {
-        if self.active() && self.idle() && self.partial.is_none() {
-            self.accepted = self.accepted.max(wal_end);
-        }
+        self.gave_up = true;
     }
 
     /// What the checkpoint file holds for this tenant.
@@ -167,6 +167,7 @@ impl Tenant {
     pub fn restart_from_durable(&mut self) {
         self.clear_queue();
         self.skip = self.durable;
+        self.gave_up = false;
     }
 
     /// Nothing of this tenant is queued or in flight.
@@ -273,86 +274,6 @@ impl Tenant {
         Ok(())
     }
 
-    /// Whether the tenant's grants cover `schema.table` (a tenant without grants sees all).
-    pub fn sees(&self, schema: &str, table: &str) -> bool {
-        self.router
-            .as_ref()
-            .is_none_or(|r| r.grants().grant_for(schema, table).is_some())
-    }
-
-    pub fn routes_everything(&self) -> bool {
-        self.router.is_none()
-    }
-
-    /// Queues the part of `txn` this tenant may see (possibly nothing: then the transaction only
-    /// moves the tenant's position); `last` marks a transaction's last part. Returns an error
-    /// message when routing failed, which quarantines the tenant.
-    pub fn offer_part(&mut self, txn: &Transaction, last: bool) -> Result<(), String> {
-        let end = Lsn(txn.end_lsn);
-        if !self.active() || end <= self.skip.lsn {
-            return Ok(());
-        }
-        let skip = self.skip;
-        let mut changes = Vec::new();
-        if let Some(router) = &mut self.router {
-            for rc in txn
-                .changes
-                .iter()
-                .filter(|c| !skip.covers(end, c.change.seq))
-            {
-                if let Some(routed) = router
-                    .route(rc)
-                    .map_err(|e| format!("routing failed: {e}"))?
-                {
-                    changes.push(routed);
-                }
-            }
-        } else {
-            changes = txn
-                .changes
-                .iter()
-                .filter(|c| !skip.covers(end, c.change.seq))
-                .cloned()
-                .collect();
-        }
-        if changes.is_empty() && self.idle() {
-            // Nothing here for this tenant and nothing before it pending: the position moves on
-            // the spot, without queueing (most tenants, most transactions, with narrow grants).
-            if last {
-                self.accepted = self.accepted.max(Lsn(txn.end_lsn));
-            } else if let Some(c) = txn.changes.last() {
-                // Nothing of this part is for us: it counts as accepted, so that progress
-                // measured in parts (the initial snapshot's tables) is not held up by tenants
-                // that see none of it.
-                self.partial = Some(Partial {
-                    end_lsn: end,
-                    seq: c.change.seq,
-                });
-            }
-            return Ok(());
-        }
-        self.enqueue(
-            Transaction {
-                changes,
-                ..Transaction::header_of(txn)
-            },
-            last,
-        )
-    }
-
-    /// Queues a whole transaction without routing or copying (a tenant that sees everything).
-    pub fn push(&mut self, mut txn: Transaction, last: bool) -> Result<(), String> {
-        let end = Lsn(txn.end_lsn);
-        if !self.active() || end <= self.skip.lsn {
-            return Ok(());
-        }
-        if self.skip.partial.is_some_and(|p| p.end_lsn == end) {
-            let skip = self.skip;
-            txn.changes.retain(|c| !skip.covers(end, c.change.seq));
-        }
-        self.enqueue(txn, last)
-    }
-
     /// Sends the next batch to the sink if none is in flight. Batches with no changes (nothing
     /// routed here) are accepted on the spot.
     ///
@@ -428,15 +349,6 @@ impl Tenant {
         (self.accepted, self.partial) != before
     }
 
-    /// Where the tenant stands now (what `make_durable` writes).
-    pub fn position(&self) -> Position {
-        let lsn = self.accepted.max(self.durable.lsn);
-        Position {
-            lsn,
-            partial: self.partial.filter(|p| p.end_lsn > lsn),
-        }
-    }
-
     /// Stops the tenant: its queue is dropped and its position stays where it was accepted, so
     /// the slot keeps its changes until an operator fixes and restarts it.
     pub fn quarantine(&mut self, reason: String) -> Option<SinkWorker> {
@@ -458,9 +370,7 @@ impl Tenant {
     }
 }
 
-#[path = "tenant_report.rs"]
 mod report;
 
 #[cfg(test)]
-#[path = "tenant_tests.rs"]
 mod tests;

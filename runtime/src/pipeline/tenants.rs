@@ -8,18 +8,19 @@ use std::time::Instant;
 use super::backlog::Backlog;
 use super::budget::QueueMemory;
 use super::status::TenantStatus;
-use super::tenant::{Tenant, TenantSetup};
+use super::tenant::{offered_after, Tenant, TenantSetup};
 use super::worker::{Outcome, SinkWorker};
 use crate::assemble::Transaction;
 use crate::checkpoint::Position;
 use crate::error::SetupError;
 use crate::event::Lsn;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::route::RouteIndex;
+use std::collections::BTreeMap;
 
 pub(super) struct Tenants {
-    list: Vec<Tenant>,
     /// The budget of all queues together (see `budget`).
     memory: Arc<QueueMemory>,
+    list: Vec<Tenant>,
     /// A failing tenant is quarantined and the others go on (multi-tenant), rather than the run
     /// stopping (the single-sink CLI).
     quarantine: bool,
@@ -33,12 +34,18 @@ pub(super) struct Tenants {
     dispatch_due: bool,
     /// See [`Tenants::set_floor`].
     floor: Lsn,
-    /// Tenants that may have something queued or in flight: every tenant that is not idle is in
-    /// it. The loop asks "is any call in flight", "is any queue full" and "who can send now" on
-    /// nearly every message; with a thousand tenants, of which a handful have work, asking all
-    /// of them each time cost more than decoding. A tenant joins when it is handed changes or
-    /// answered, and leaves when a dispatch pass finds it idle.
-    work: BTreeSet<usize>,
+    /// Which tenants may receive which changes (see [`RouteIndex`]); `None` with a single tenant
+    /// that receives everything.
+    index: Option<RouteIndex>,
+    /// Everything handed to the tenants in this session: an idle tenant's position (see
+    /// `tenant/offer.rs`), so that tenants that receive nothing of a transaction cost nothing.
+    offered: Position,
+    /// Tenants that may have something queued or in flight: every tenant that does is here (a
+    /// tenant is added when something is queued for it and leaves at the first dispatch pass
+    /// that finds it idle). The loop asks whether any is in flight or full, and dispatches, on
+    /// every turn; asking only these makes idle tenants cost nothing there either.
+    pending: Vec<usize>,
+    is_pending: Vec<bool>,
 }
 
 impl Tenants {
@@ -55,7 +62,7 @@ impl Tenants {
         let spill = setups.len() > 1;
         let memory = Arc::new(QueueMemory::new(queue_memory));
         let many = setups.len() > 20;
-        let list: Vec<Tenant> = setups
+        let list = setups
             .into_iter()
             .map(|setup| {
                 let position = stored.get(&*setup.id).copied().unwrap_or_default();
@@ -70,11 +77,18 @@ impl Tenants {
                 });
                 Tenant::new(setup, position, spill)
             })
-            .collect();
+            .collect::<Vec<Tenant>>();
+        let index = match list.as_slice() {
+            [only] if only.routes_everything() => None,
+            list => Some(RouteIndex::new(list.iter().map(Tenant::grants).collect())),
+        };
         Tenants {
-            work: (0..list.len()).collect(),
             memory,
+            is_pending: vec![false; list.len()],
+            pending: Vec::new(),
             list,
+            index,
+            offered: Position::default(),
             quarantine,
             next_token: 0,
             send_due: None,
@@ -95,16 +109,24 @@ impl Tenants {
 
     /// Some tenant's queue is at its bound and cannot spill: stop reading.
     pub fn any_full(&self) -> bool {
-        self.work.iter().any(|&i| self.list[i].full())
+        self.pending.iter().any(|&i| self.list[i].full())
     }
 
     pub fn any_in_flight(&self) -> bool {
-        self.work.iter().any(|&i| self.list[i].in_flight())
+        self.pending.iter().any(|&i| self.list[i].in_flight())
+    }
+
+    /// Notes that tenant `i` may have something queued.
+    fn queued_for(&mut self, i: usize) {
+        if !self.is_pending[i] && !self.list[i].idle() {
+            self.is_pending[i] = true;
+            self.pending.push(i);
+        }
     }
 
     /// Every active tenant has nothing queued or in flight.
     pub fn all_idle(&self) -> bool {
-        self.work.iter().all(|&i| {
+        self.pending.iter().all(|&i| {
             let t = &self.list[i];
             !t.active() || t.idle()
         })
@@ -125,36 +147,47 @@ impl Tenants {
     /// See [`Tenant::advance_idle`].
     pub fn advance_idle(&mut self, wal_end: Lsn) {
         for t in &mut self.list {
-            t.advance_idle(wal_end);
+            t.advance_idle(wal_end, &self.offered);
         }
     }
 
-    /// Hands a transaction (or a part of a large one; `last` marks its last part) to every
-    /// tenant, each taking what its grants let it see.
+    /// Hands a transaction (or a part of a large one; `last` marks its last part) to the
+    /// tenants, each taking what its grants let it see. Only tenants the routing index finds
+    /// candidates for some change are visited, with those changes only; the others' positions
+    /// follow `offered`, moved once here.
     pub async fn offer(&mut self, txn: Transaction, last: bool) {
         self.dispatch_due = true;
         let mut failed = Vec::new();
-        match self.list.as_mut_slice() {
-            [only] if only.routes_everything() => {
-                if let Err(e) = only.push(txn, last) {
+        let offered = self.offered;
+        let mut next = offered;
+        offered_after(&mut next, &txn, last);
+        match (&mut self.index, self.list.as_mut_slice()) {
+            (Some(index), tenants) => {
+                let shares = index.share(&txn.changes);
+                for &t in shares.touched() {
+                    let tenant = &mut tenants[t as usize];
+                    if let Err(e) = tenant.offer_share(&txn, shares.of(t), last, &offered) {
+                        failed.push((t as usize, e));
+                    }
+                    if !tenant.idle() && !self.is_pending[t as usize] {
+                        self.is_pending[t as usize] = true;
+                        self.pending.push(t as usize);
+                    }
+                }
+            }
+            (None, [only]) => {
+                if let Err(e) = only.push(txn, last, &offered) {
                     failed.push((0, e));
                 }
-                self.work.insert(0);
+                self.queued_for(0);
             }
-            tenants => {
-                for (i, t) in tenants.iter_mut().enumerate() {
-                    if let Err(e) = t.offer_part(&txn, last) {
-                        failed.push((i, e));
-                    }
-                    if !t.idle() {
-                        self.work.insert(i);
-                    }
-                }
-            }
+            (None, _) => {}
         }
         for (i, reason) in failed {
             self.quarantine(i, reason).await;
         }
+        // After the quarantines: a tenant whose routing failed stops before this transaction.
+        self.offered = next;
     }
 
     /// Hands a part of a transaction to some tenants only (a backfill's reads, queued right
@@ -162,12 +195,13 @@ impl Tenants {
     pub async fn offer_to(&mut self, ids: &[String], part: Transaction) {
         self.dispatch_due = true;
         let mut failed = Vec::new();
-        for (i, t) in self.list.iter_mut().enumerate() {
+        for i in 0..self.list.len() {
+            let t = &mut self.list[i];
             if ids.iter().any(|id| id == t.id()) {
-                if let Err(e) = t.offer_part(&part, false) {
+                if let Err(e) = t.offer_part(&part, false, &self.offered) {
                     failed.push((i, e));
                 }
-                self.work.insert(i);
+                self.queued_for(i);
             }
         }
         for (i, reason) in failed {
@@ -208,23 +242,26 @@ impl Tenants {
         }
         let mut failed = Vec::new();
         let now = Instant::now();
-        let list = &mut self.list;
-        let (next_token, send_due) = (&mut self.next_token, &mut self.send_due);
-        self.work.retain(|&i| {
-            let t = &mut list[i];
-            match t.dispatch(next_token, now) {
-                Ok(Some(due)) => *send_due = Some(send_due.map_or(due, |d| d.min(due))),
+        for &i in &self.pending {
+            match self.list[i].dispatch(&mut self.next_token, now) {
+                Ok(Some(due)) => self.send_due = Some(self.send_due.map_or(due, |d| d.min(due))),
                 Ok(None) => {}
                 Err(e) => failed.push((i, e)),
             }
-            !t.idle()
-        });
+        }
         for (i, reason) in failed {
             self.quarantine(i, reason).await;
         }
+        let (list, is_pending) = (&self.list, &mut self.is_pending);
+        self.pending.retain(|&i| {
+            let keep = !list[i].idle();
+            is_pending[i] = keep;
+            keep
+        });
     }
 
     async fn quarantine(&mut self, index: usize, reason: String) {
+        self.list[index].catch_up(&self.offered);
         if let Some(worker) = self.list[index].quarantine(reason) {
             shut_down_worker(worker).await;
         }
@@ -246,12 +283,8 @@ impl Tenants {
             | Outcome::Failed { token, .. }
             | Outcome::Cancelled { token } => *token,
         };
-        let Some(index) = self
-            .work
-            .iter()
-            .copied()
-            .find(|&i| self.list[i].awaits(token))
-        else {
+        let found = self.pending.iter().find(|&&i| self.list[i].awaits(token));
+        let Some(&index) = found else {
             return Ok(false);
         };
         match outcome {
@@ -280,9 +313,13 @@ impl Tenants {
     pub fn restart_from_durable(&mut self) {
         self.dispatch_due = true;
         for t in &mut self.list {
+            t.catch_up(&self.offered);
             t.restart_from_durable();
         }
-        self.work = (0..self.list.len()).collect();
+        // The server sends again what follows the slot's position; nothing of it is offered yet.
+        self.offered = Position::default();
+        self.pending.clear();
+        self.is_pending.fill(false);
     }
 
     /// Makes the batches being retried give up (a stop was requested).
@@ -294,14 +331,16 @@ impl Tenants {
 
     /// Some tenant's position moved past what is on disk.
     pub fn moved(&self) -> bool {
-        self.list.iter().any(|t| t.position() != t.durable())
+        self.list
+            .iter()
+            .any(|t| t.position(&self.offered) != t.durable())
     }
 
     /// Every tenant's position, by id, in tenant order (what a checkpoint write stores).
     pub fn positions(&self) -> Vec<(String, Position)> {
         self.list
             .iter()
-            .map(|t| (t.id().to_string(), t.position()))
+            .map(|t| (t.id().to_string(), t.position(&self.offered)))
             .collect()
     }
 
@@ -319,11 +358,6 @@ impl Tenants {
         }
     }
 
-    /// The queues' memory: (held now, most held at once, budget), in bytes.
-    pub fn queue_memory(&self) -> (usize, usize, usize) {
-        (self.memory.used(), self.memory.peak(), self.memory.limit())
-    }
-
     pub fn status(&self, received: Lsn) -> Vec<TenantStatus> {
         self.list
             .iter()
@@ -335,6 +369,11 @@ impl Tenants {
     /// there, not from 0/0 (which would count the server's whole WAL history as lag).
     pub fn set_floor(&mut self, floor: Lsn) {
         self.floor = self.floor.max(floor);
+    }
+
+    /// The queues' memory: (held now, most held at once, budget), in bytes.
+    pub fn queue_memory(&self) -> (usize, usize, usize) {
+        (self.memory.used(), self.memory.peak(), self.memory.limit())
     }
 
     /// Stops every sink (calling its `close`), all closes queued at once so that they run side by

@@ -52,9 +52,18 @@
 //! satisfy the predicate too, rows leaving the tenant's rows delivered as deletes) are on
 //! [`TablePlan::route_change`]. Old rows and old keys are projected with the same column grant
 //! as new rows.
+//!
+//! # Many tenants
+//!
+//! [`RouteIndex`] decides which tenants to ask about each change, so that routing does not cost
+//! every tenant every change: tenants without a grant for the table are never visited, and a
+//! where-clause that is (or has as a top-level `AND` conjunct) `column = literal` or `column IN
+//! (...)` is looked up by the row's value in a hash map (see the `index` module). The candidates
+//! are then routed by their own [`TenantRouter`] exactly as without the index.
 
 mod error;
 mod grant;
+mod index;
 mod plan;
 pub mod predicate;
 
@@ -67,5 +76,6 @@ mod tests_read;
 
 pub use error::RouteError;
 pub use grant::{Grant, GrantOp, OpSet, Partitions, TablePattern, TenantGrants};
+pub use index::{RouteIndex, Shares};
 pub use plan::{TablePlan, TenantRouter};
 pub use predicate::{CompiledPredicate, PredicateError, Truth};

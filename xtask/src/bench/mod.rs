@@ -17,15 +17,21 @@
 //!    `throughput.rs`.
 //! 4. Drains each slot, one process at a time, repetitions interleaved: `pg_recvlogical --start
 //!    --endpos -f /dev/null` (pgoutput, `proto_version=1`: the reference), then `conduit-wasm run
-//!    --stop-at` with (a) the no-op sink, (b) `stdout-json` with its stdout on /dev/null, (c) 100
-//!    no-op tenants from `--config`, each granted one `tenant` value (1 % of the rows) by a row
-//!    predicate; on shape A also (d) `nats-jetstream` into a private `nats-server -js` (a fresh
-//!    file-backed stream per drain, whose message count must equal the rows) and (e) `kafka`
+//!    --stop-at` with (a) the no-op sink, (b) `stdout-json` with its stdout on /dev/null, (c) the
+//!    tenants axis (issue 13), on shapes A and B: for each N of `--tenants` (1, 100, 1,000), N
+//!    no-op tenants from `--config`, each granted 1/N of the rows by a row predicate on the
+//!    table's `tenant` column (`id % 1000`): tenant k of N gets the values v ≡ k (mod N), as
+//!    `tenant = k` (N = 1,000), `tenant IN (k, k+N, ...)` (N = 100: ten values) or no predicate
+//!    (N = 1), so that every grant is an equality the routing index looks up; shape C keeps one
+//!    row of 100 such tenants; (d) on shape B, `--fan-out` (100) no-op tenants that all receive
+//!    every row; on shape A also (e) `nats-jetstream` into a private `nats-server -js` (a fresh
+//!    file-backed stream per drain, whose message count must equal the rows) and (f) `kafka`
 //!    into a private `tansu` broker (in-memory, a fresh one-partition topic per drain), when
 //!    those brokers are installed (`brokers.rs`). A drain is timed from spawn to exit (start-up included, for both); peak RSS and
 //!    CPU seconds (user + system) come from the kernel's `rusage` of that one child (`wait4`,
-//!    `measure.rs`). conduit-wasm's exit summary must account for every row of the shape, or the
-//!    run fails.
+//!    `measure.rs`); start-up is from spawn to the `streaming from` log line (every tenant's
+//!    sink instantiated). conduit-wasm's exit summary must account for every row of the shape
+//!    (times N with fan-out), or the run fails.
 //! 5. The initial snapshot of a 1,000,000-row table into the no-op sink against `COPY` of the
 //!    same table (`snapshot.rs`), with the shapes.
 //! 6. Commit-to-publish latency (`latency.rs`): first `pg_recvlogical` (test_decoding with
@@ -60,7 +66,7 @@ use std::time::{Duration, SystemTime};
 use super::{run, Result, Workspace};
 use machine::{load_average, revision, Machine};
 use measure::measure;
-use options::{Options, CONSUMERS};
+use options::Options;
 use report::report;
 use server::{log_file, tail, Server};
 
@@ -68,7 +74,9 @@ const TABLE: &str = "bench_rows";
 const PUBLICATION: &str = "bench";
 const LATENCY_TABLE: &str = "bench_lat";
 const LATENCY_PUBLICATION: &str = "bench_lat";
-const TENANTS: usize = 100;
+/// The bench table's `tenant` column is `id % VALUES`: the tenants axis grants N tenants
+/// `VALUES / N` values each, so N may be any divisor of it up to 1,000.
+const VALUES: usize = 1000;
 
 pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     let opts = Options::parse(args)?;
@@ -127,7 +135,7 @@ pub fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     let started = SystemTime::now();
     // The revision the binaries were built from (others may commit while the bench runs).
     let revision = revision();
-    let server = Server::start(&bin, opts.repeat * CONSUMERS.len() + 8)?;
+    let server = Server::start(&bin, opts.repeat * opts.max_consumers() + 8)?;
     let (nats, tansu) = if opts.shapes.contains(&options::Shape::A) {
         (brokers::Nats::start(&work)?, brokers::Tansu::start()?)
     } else {
@@ -218,7 +226,7 @@ impl Bench<'_> {
             &format!(
                 "CREATE PROCEDURE bench_single_row_txns(n bigint, first bigint) LANGUAGE plpgsql AS $$ \
                  BEGIN FOR i IN first .. first + n - 1 LOOP \
-                 INSERT INTO {TABLE} VALUES (i, i % 100, 'customer-' || i, (i % 100000) / 100.0, now()); \
+                 INSERT INTO {TABLE} VALUES (i, i % {VALUES}, 'customer-' || i, (i % 100000) / 100.0, now()); \
                  COMMIT; END LOOP; END $$"
             ),
         ])?;

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::report::count;
-use super::TENANTS;
+use super::VALUES;
 use crate::Result;
 
 pub(super) const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--drain-timeout SECS]
-                         [--state-dir DIR] [--no-latency | --latency-only] [--record]
-                         [--no-build] [--debug]
+                         [--state-dir DIR] [--tenants LIST] [--fan-out N]
+                         [--no-latency | --latency-only] [--record] [--no-build] [--debug]
 
   --quick        every shape 100x smaller, one repetition unless --repeat (a smoke test)
   --repeat N     drains per consumer and shape, and latency runs per consumer; the report
@@ -26,6 +26,11 @@ usage: cargo xtask bench [--quick] [--repeat N] [--shapes A,B,C] [--drain-timeou
                  put conduit-wasm's state (checkpoints, fsynced per accepted batch) in a new
                  directory under DIR, e.g. /dev/shm to take the disk out of the measurement
                  [default target/bench/state]
+  --tenants LIST the tenants axis on shapes A and B: for each N, N no-op tenants each
+                 granted 1/N of the rows (N divides 1000) [default 1,100,1000; 1,100
+                 with --quick]
+  --fan-out N    on shape B, N no-op tenants that all receive every row (0: none)
+                 [default 100; 10 with --quick]
   --no-latency   skip the commit-to-publish latency measurement
   --latency-only skip every throughput shape: only the commit-to-publish latency of
                  pg_recvlogical and of conduit-wasm (still on a scratch server)
@@ -47,6 +52,10 @@ pub(super) struct Options {
     pub debug: bool,
     pub drain_timeout: Duration,
     pub state_dir: Option<PathBuf>,
+    /// The tenants axis: for each N, N tenants each granted 1/N of the rows.
+    pub tenants: Vec<usize>,
+    /// Tenants that all receive every row (shape B only); 0: no such drain.
+    pub fan_out: usize,
 }
 
 impl Options {
@@ -61,6 +70,8 @@ impl Options {
         let mut debug = false;
         let mut drain_timeout = None;
         let mut state_dir = None;
+        let mut tenants = None;
+        let mut fan_out = None;
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -104,6 +115,33 @@ impl Options {
                             format!("--drain-timeout {v}: give a number of seconds")
                         })?);
                 }
+                "--tenants" => {
+                    let v = value("--tenants")?;
+                    tenants = Some(
+                        v.split(',')
+                            .map(|n| {
+                                n.trim()
+                                    .parse::<usize>()
+                                    .ok()
+                                    .filter(|n| *n > 0 && VALUES.is_multiple_of(*n))
+                                    .ok_or_else(|| {
+                                        format!("--tenants {v}: give numbers that divide {VALUES}")
+                                    })
+                            })
+                            .collect::<Result<Vec<_>>>()?,
+                    );
+                }
+                "--fan-out" => {
+                    let v = value("--fan-out")?;
+                    fan_out = Some(
+                        v.parse::<usize>()
+                            .ok()
+                            .filter(|n| *n <= 10_000)
+                            .ok_or_else(|| {
+                                format!("--fan-out {v}: give a number of tenants (0: none)")
+                            })?,
+                    );
+                }
                 "--state-dir" => state_dir = Some(PathBuf::from(value("--state-dir")?)),
                 "--no-latency" => latency = false,
                 "--latency-only" => latency_only = true,
@@ -143,6 +181,14 @@ impl Options {
             build,
             debug,
             state_dir,
+            tenants: tenants.unwrap_or_else(|| {
+                if quick {
+                    vec![1, 100]
+                } else {
+                    vec![1, 100, 1000]
+                }
+            }),
+            fan_out: fan_out.unwrap_or(if quick { 10 } else { 100 }),
             drain_timeout: Duration::from_secs(drain_timeout.unwrap_or(if quick {
                 30
             } else {
@@ -203,31 +249,56 @@ pub(super) enum Consumer {
     Recvlogical,
     Noop,
     StdoutJson,
-    Tenants,
+    /// N no-op tenants from `--config`, each granted 1/N of the rows by `tenant` values.
+    Split(usize),
+    /// N no-op tenants from `--config`, each granted every row.
+    FanOut(usize),
     /// `nats-jetstream` into a private `nats-server -js`: shape A only (`brokers.rs`).
     Nats,
     /// `kafka` into a private `tansu` broker: shape A only.
     Kafka,
 }
 
-pub(super) const CONSUMERS: [Consumer; 6] = [
-    Consumer::Recvlogical,
-    Consumer::Noop,
-    Consumer::StdoutJson,
-    Consumer::Tenants,
-    Consumer::Nats,
-    Consumer::Kafka,
-];
+impl Options {
+    /// Who drains `shape`, in order: the reference, one sink, then the tenants axis (on A and
+    /// B; C keeps its one row of 100 tenants, for the memory of their queues) and the fan-out
+    /// (on B only: on A every tenant would queue a copy of each 100,000-row transaction).
+    pub fn consumers(&self, shape: Shape) -> Vec<Consumer> {
+        let mut out = vec![Consumer::Recvlogical, Consumer::Noop, Consumer::StdoutJson];
+        match shape {
+            Shape::C => out.push(Consumer::Split(100)),
+            Shape::A | Shape::B => out.extend(self.tenants.iter().map(|&n| Consumer::Split(n))),
+        }
+        if shape == Shape::B && self.fan_out > 0 {
+            out.push(Consumer::FanOut(self.fan_out));
+        }
+        // The broker sinks (when their brokers are installed: `throughput.rs` skips them else).
+        if shape == Shape::A {
+            out.extend([Consumer::Nats, Consumer::Kafka]);
+        }
+        out
+    }
+
+    /// The most consumers any shape has (slots per repetition).
+    pub fn max_consumers(&self) -> usize {
+        [Shape::A, Shape::B, Shape::C]
+            .iter()
+            .map(|&s| self.consumers(s).len())
+            .max()
+            .unwrap_or(0)
+    }
+}
 
 impl Consumer {
-    pub fn key(self) -> &'static str {
+    pub fn key(self) -> String {
         match self {
-            Consumer::Recvlogical => "recv",
-            Consumer::Noop => "noop",
-            Consumer::StdoutJson => "json",
-            Consumer::Tenants => "tenants",
-            Consumer::Nats => "nats",
-            Consumer::Kafka => "kafka",
+            Consumer::Recvlogical => "recv".into(),
+            Consumer::Noop => "noop".into(),
+            Consumer::StdoutJson => "json".into(),
+            Consumer::Split(n) => format!("split{n}"),
+            Consumer::FanOut(n) => format!("fan{n}"),
+            Consumer::Nats => "nats".into(),
+            Consumer::Kafka => "kafka".into(),
         }
     }
 
@@ -236,9 +307,31 @@ impl Consumer {
             Consumer::Recvlogical => "pg_recvlogical → /dev/null".into(),
             Consumer::Noop => "conduit-wasm, no-op sink".into(),
             Consumer::StdoutJson => "conduit-wasm, stdout-json → /dev/null".into(),
-            Consumer::Tenants => format!("conduit-wasm, {TENANTS} no-op tenants × 1 %"),
+            Consumer::Split(1) => "conduit-wasm, 1 no-op tenant × all rows".into(),
+            Consumer::Split(n) => {
+                format!("conduit-wasm, {} no-op tenants × 1/{n}", count(n as u64))
+            }
+            Consumer::FanOut(n) => {
+                format!("conduit-wasm, {} no-op tenants × all rows", count(n as u64))
+            }
             Consumer::Nats => "conduit-wasm, nats-jetstream → nats-server".into(),
             Consumer::Kafka => "conduit-wasm, kafka → tansu (memory)".into(),
+        }
+    }
+
+    /// Tenants from a `--config` file (every tenant drain but the single-sink ones).
+    pub fn tenants(self) -> Option<usize> {
+        match self {
+            Consumer::Split(n) | Consumer::FanOut(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// How many changes its sinks must deliver in all for a shape of `rows` rows.
+    pub fn deliveries(self, rows: u64) -> u64 {
+        match self {
+            Consumer::FanOut(n) => rows * n as u64,
+            _ => rows,
         }
     }
 
@@ -276,6 +369,56 @@ mod tests {
         assert!(parse(&["--latency-only", "--no-latency"]).is_err());
         assert!(parse(&["--latency-only", "--shapes", "A"]).is_err());
         assert!(parse(&["--latency-only", "--record"]).is_err());
+
+        let o = parse(&["--tenants", "1,10,1000", "--fan-out=0"]).unwrap();
+        assert_eq!((&o.tenants[..], o.fan_out), (&[1, 10, 1000][..], 0));
+        assert_eq!(o.consumers(Shape::B).len(), 6, "no fan-out drain");
+        assert!(
+            parse(&["--tenants", "3"]).is_err(),
+            "3 does not divide 1000"
+        );
+        assert!(parse(&["--tenants", "0"]).is_err());
+        let o = parse(&["--quick"]).unwrap();
+        assert_eq!((o.tenants, o.fan_out), (vec![1, 100], 10));
+    }
+
+    #[test]
+    fn consumers_per_shape() {
+        let o = parse(&[]).unwrap();
+        let keys = |s| o.consumers(s).iter().map(|c| c.key()).collect::<Vec<_>>();
+        assert_eq!(
+            keys(Shape::A),
+            [
+                "recv",
+                "noop",
+                "json",
+                "split1",
+                "split100",
+                "split1000",
+                "nats",
+                "kafka"
+            ]
+        );
+        assert_eq!(
+            keys(Shape::B),
+            [
+                "recv",
+                "noop",
+                "json",
+                "split1",
+                "split100",
+                "split1000",
+                "fan100"
+            ]
+        );
+        assert_eq!(keys(Shape::C), ["recv", "noop", "json", "split100"]);
+        assert_eq!(o.max_consumers(), 8);
+        assert_eq!(Consumer::FanOut(100).deliveries(2_000), 200_000);
+        assert_eq!(Consumer::Split(100).deliveries(2_000), 2_000);
+        assert_eq!(
+            Consumer::Split(1000).label(),
+            "conduit-wasm, 1,000 no-op tenants × 1/1000"
+        );
     }
 
     #[test]

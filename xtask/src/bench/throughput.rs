@@ -5,13 +5,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::measure::measure;
-use super::options::{Consumer, Shape, CONSUMERS};
+use super::options::{Consumer, Shape};
 use super::report::count;
 use super::server::{log_file, tail};
-use super::{Bench, PUBLICATION, TABLE, TENANTS};
+use super::{Bench, PUBLICATION, TABLE, VALUES};
 use crate::Result;
 
 /// One drain of one slot.
@@ -20,6 +20,9 @@ pub(super) struct Drain {
     pub wall: Duration,
     pub cpu: Duration,
     pub max_rss_kib: u64,
+    /// From spawn to conduit-wasm's `streaming from` log line (every sink instantiated); `None`
+    /// for pg_recvlogical, or when the line is missing.
+    pub startup: Option<Duration>,
     /// Stopped at `--drain-timeout`: `wall` is a lower bound.
     pub timed_out: bool,
 }
@@ -46,9 +49,10 @@ impl Bench<'_> {
             "CHECKPOINT",
         ])?;
         let slot = |c: Consumer, rep: usize| format!("bench_{}_{}_{rep}", shape.letter(), c.key());
+        let consumers = self.opts.consumers(shape);
         let mut create = Vec::new();
         for rep in 0..self.opts.repeat {
-            for c in CONSUMERS {
+            for &c in &consumers {
                 create.push(format!(
                     "SELECT pg_create_logical_replication_slot('{}', 'pgoutput')",
                     slot(c, rep)
@@ -70,7 +74,7 @@ impl Bench<'_> {
                         let a = first + t * per_txn;
                         let b = a + per_txn - 1;
                         format!(
-                            "INSERT INTO {TABLE} SELECT g, g % 100, 'customer-' || g, \
+                            "INSERT INTO {TABLE} SELECT g, g % {VALUES}, 'customer-' || g, \
                              (g % 100000) / 100.0, now() FROM generate_series({a}::bigint, {b}) g"
                         )
                     })
@@ -95,7 +99,7 @@ impl Bench<'_> {
         );
 
         let mut drains: Vec<(Consumer, Vec<Drain>)> =
-            CONSUMERS.iter().map(|&c| (c, Vec::new())).collect();
+            consumers.iter().map(|&c| (c, Vec::new())).collect();
         for rep in 0..self.opts.repeat {
             for (c, list) in drains.iter_mut() {
                 let missing = match c {
@@ -111,13 +115,16 @@ impl Bench<'_> {
                 }
                 let d = self.drain(*c, &slot(*c, rep), &endpos, rows)?;
                 eprintln!(
-                    "xtask:   {:<44} {}{:>8.2}s {:>12} rows/s {:>7.1} MiB {:>7.2} CPU s",
+                    "xtask:   {:<50} {}{:>8.2}s {:>12} rows/s {:>7.1} MiB {:>7.2} CPU s{}",
                     c.label(),
                     if d.timed_out { ">" } else { " " },
                     d.wall.as_secs_f64(),
                     count((rows as f64 / d.wall.as_secs_f64()) as u64),
                     d.max_rss_kib as f64 / 1024.0,
-                    d.cpu.as_secs_f64()
+                    d.cpu.as_secs_f64(),
+                    d.startup
+                        .map(|s| format!(", streaming after {:.2}s", s.as_secs_f64()))
+                        .unwrap_or_default()
                 );
                 list.push(d);
             }
@@ -150,9 +157,9 @@ impl Bench<'_> {
         ])
     }
 
-    /// A `--config` file: `TENANTS` no-op tenants, tenant `n` granted the rows with `tenant = n`.
-    fn tenants_config(&self, slot: &str) -> Result<PathBuf> {
-        let text = tenants_config_text(slot, &self.noop.display().to_string())?;
+    /// A `--config` file of no-op tenants (see [`tenants_config_text`]).
+    fn tenants_config(&self, slot: &str, consumer: Consumer) -> Result<PathBuf> {
+        let text = tenants_config_text(slot, &self.noop.display().to_string(), consumer)?;
         let path = self.work.join("configs").join(format!("{slot}.toml"));
         fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
         Ok(path)
@@ -221,8 +228,8 @@ impl Bench<'_> {
                     endpos.as_ref(),
                 ])
             }
-            Consumer::Tenants => {
-                let config = self.tenants_config(slot)?;
+            Consumer::Split(_) | Consumer::FanOut(_) => {
+                let config = self.tenants_config(slot, consumer)?;
                 self.conduit_run([
                     "--config".as_ref(),
                     config.as_os_str(),
@@ -234,6 +241,7 @@ impl Bench<'_> {
             }
         };
         cmd.stdout(Stdio::null()).stderr(log_file(&log)?);
+        let spawned = SystemTime::now();
         let m = measure(&mut cmd, self.opts.drain_timeout)?;
         if let (Consumer::Kafka, Some(tansu)) = (consumer, &self.tansu) {
             // Frees the broker's memory for the next drain.
@@ -249,6 +257,12 @@ impl Bench<'_> {
                 ));
             }
         }
+        let startup = match consumer {
+            Consumer::Recvlogical => None,
+            _ => fs::read_to_string(&log)
+                .ok()
+                .and_then(|text| streaming_after(&text, spawned)),
+        };
         if m.timed_out {
             eprintln!(
                 "xtask:   {} on slot {slot} was stopped after {:?} (--drain-timeout)",
@@ -259,16 +273,18 @@ impl Bench<'_> {
                 wall: m.wall,
                 cpu: m.cpu,
                 max_rss_kib: m.max_rss_kib,
+                startup,
                 timed_out: true,
             });
         }
         if !m.success {
             return Err(format!(
-                "{} on slot {slot} failed ({}); log {}:\n{}",
+                "{} on slot {slot} failed ({}); log {}:\n{}{}",
                 consumer.label(),
                 m.status,
                 log.display(),
-                tail(&log, 20)
+                tail(&log, 20),
+                skip_hint(consumer)
             ));
         }
         if consumer != Consumer::Recvlogical {
@@ -283,12 +299,14 @@ impl Bench<'_> {
                     log.display()
                 )
             })?;
-            if n != rows {
+            let expected = consumer.deliveries(rows);
+            if n != expected {
                 return Err(format!(
-                    "{} on slot {slot} delivered {n} changes, expected {rows}: it stopped early \
-                     or repeated changes; log {}",
+                    "{} on slot {slot} delivered {n} changes, expected {expected}: it stopped \
+                     early or repeated changes; log {}{}",
                     consumer.label(),
-                    log.display()
+                    log.display(),
+                    skip_hint(consumer)
                 ));
             }
         }
@@ -296,6 +314,7 @@ impl Bench<'_> {
             wall: m.wall,
             cpu: m.cpu,
             max_rss_kib: m.max_rss_kib,
+            startup,
             timed_out: false,
         })
     }
@@ -354,15 +373,58 @@ fn broker_config_text(slot: &str, sink: &str, addr: &str, config: toml::Table) -
     Ok(format!("# Written by `cargo xtask bench`.\n{text}"))
 }
 
-/// The text of [`Bench::tenants_config`]'s file: `TENANTS` tenants running `sink`.
-fn tenants_config_text(slot: &str, sink: &str) -> Result<String> {
-    let tenants: Vec<toml::Value> = (0..TENANTS)
-        .map(|n| {
+/// How to run the rest of the bench without a tenants drain that fails (e.g. 1,000 tenants on a
+/// runtime that cannot start that many).
+fn skip_hint(consumer: Consumer) -> String {
+    match consumer {
+        Consumer::Split(n) => format!(" (leave N = {n} out of --tenants to skip this drain)"),
+        Consumer::FanOut(_) => " (--fan-out 0 skips this drain)".into(),
+        _ => String::new(),
+    }
+}
+
+/// From `spawned` to the time stamp of the first `streaming from` line of a conduit-wasm log
+/// (tracing's default format: `2026-12-05T11:43:00.123456Z  INFO ...`).
+fn streaming_after(log: &str, spawned: SystemTime) -> Option<Duration> {
+    let line = log.lines().find(|l| l.contains("streaming from "))?;
+    let stamp = line.split_whitespace().next()?;
+    let micros = conduit_timefmt::parse_timestamptz(stamp).ok()?;
+    let spawned = i64::try_from(spawned.duration_since(UNIX_EPOCH).ok()?.as_micros()).ok()?;
+    u64::try_from(micros - spawned)
+        .ok()
+        .map(Duration::from_micros)
+}
+
+/// The `tenant` values tenant `k` of `n` is granted when the rows are split: those congruent
+/// to `k` modulo `n`, as a predicate the routing index looks up (`None`: every row).
+fn split_predicate(k: usize, n: usize) -> Option<String> {
+    match n {
+        1 => None,
+        n if n == VALUES => Some(format!("tenant = {k}")),
+        n => {
+            let values: Vec<String> = (k..VALUES).step_by(n).map(|v| v.to_string()).collect();
+            Some(format!("tenant IN ({})", values.join(", ")))
+        }
+    }
+}
+
+/// The text of [`Bench::tenants_config`]'s file: the consumer's tenants running `sink`, each
+/// granted its share of the bench table (all of it with fan-out).
+fn tenants_config_text(slot: &str, sink: &str, consumer: Consumer) -> Result<String> {
+    let (n, split) = match consumer {
+        Consumer::Split(n) => (n, true),
+        Consumer::FanOut(n) => (n, false),
+        other => return Err(format!("{} has no tenants", other.label())),
+    };
+    let tenants: Vec<toml::Value> = (0..n)
+        .map(|k| {
             let mut grant = toml::Table::new();
             grant.insert("tables".into(), vec![format!("public.{TABLE}")].into());
-            grant.insert("where".into(), format!("tenant = {n}").into());
+            if let Some(w) = split.then(|| split_predicate(k, n)).flatten() {
+                grant.insert("where".into(), w.into());
+            }
             let mut tenant = toml::Table::new();
-            tenant.insert("id".into(), format!("t{n:02}").into());
+            tenant.insert("id".into(), format!("t{k:04}").into());
             tenant.insert("sink".into(), sink.into());
             tenant.insert("grants".into(), vec![grant].into());
             tenant.into()
@@ -392,7 +454,8 @@ mod tests {
 
     #[test]
     fn writes_the_tenants_config() {
-        let text = tenants_config_text("s1", r#"C:\sinks\"noop".wasm"#).unwrap();
+        let text =
+            tenants_config_text("s1", r#"C:\sinks\"noop".wasm"#, Consumer::Split(100)).unwrap();
         assert!(
             text.starts_with("# Written by `cargo xtask bench`.\n"),
             "{text}"
@@ -403,21 +466,58 @@ mod tests {
         assert_eq!(config["slot"].as_str(), Some("s1"));
         assert_eq!(config["publication"].as_str(), Some(PUBLICATION));
         let tenants = config["tenants"].as_array().unwrap();
-        assert_eq!(tenants.len(), TENANTS);
-        let last = &tenants[TENANTS - 1];
-        assert_eq!(
-            last["id"].as_str(),
-            Some(format!("t{:02}", TENANTS - 1).as_str())
-        );
+        assert_eq!(tenants.len(), 100);
+        let last = &tenants[99];
+        assert_eq!(last["id"].as_str(), Some("t0099"));
         assert_eq!(last["sink"].as_str(), Some(r#"C:\sinks\"noop".wasm"#));
         let grant = &last["grants"].as_array().unwrap()[0];
         assert_eq!(
             grant["where"].as_str(),
-            Some(format!("tenant = {}", TENANTS - 1).as_str())
+            Some("tenant IN (99, 199, 299, 399, 499, 599, 699, 799, 899, 999)")
         );
         assert_eq!(
             grant["tables"][0].as_str(),
             Some(format!("public.{TABLE}").as_str())
         );
+        let fan: toml::Table = tenants_config_text("s", "n.wasm", Consumer::FanOut(3))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let fan = fan["tenants"].as_array().unwrap();
+        assert_eq!(fan.len(), 3);
+        assert!(fan[2]["grants"][0].get("where").is_none(), "every row");
+        assert!(tenants_config_text("s", "n.wasm", Consumer::Noop).is_err());
+    }
+
+    #[test]
+    fn splits_the_tenant_values_evenly() {
+        assert_eq!(split_predicate(0, 1), None);
+        assert_eq!(split_predicate(7, 1000).as_deref(), Some("tenant = 7"));
+        assert_eq!(
+            split_predicate(3, 250).as_deref(),
+            Some("tenant IN (3, 253, 503, 753)")
+        );
+        // Every value goes to exactly one tenant.
+        for n in [1, 2, 100, 1000] {
+            let mut seen = vec![0; VALUES];
+            for k in 0..n {
+                for v in (k..VALUES).step_by(n) {
+                    seen[v] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1), "{n}");
+        }
+    }
+
+    #[test]
+    fn reads_when_streaming_began() {
+        let spawned = UNIX_EPOCH + Duration::from_secs(1_764_935_000);
+        let log = "2025-12-05T11:43:20.500000Z  INFO positions\n\
+                   2025-12-05T11:43:21.250000Z  INFO streaming from 0/16B3748\n";
+        assert_eq!(
+            streaming_after(log, spawned),
+            Some(Duration::from_millis(1_250))
+        );
+        assert_eq!(streaming_after("no such line", spawned), None);
     }
 }

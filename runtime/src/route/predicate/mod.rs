@@ -43,6 +43,7 @@ mod bind;
 mod decimal;
 mod eval;
 mod lexer;
+mod lookup;
 mod parser;
 
 #[cfg(test)]
@@ -53,6 +54,7 @@ use std::fmt;
 pub use ast::{CmpOp, Expr, Ident, Literal, LiteralKind};
 pub use bind::{BindError, CompiledPredicate};
 pub use eval::Truth;
+pub use lookup::{Equality, Key, KeyClass, KeyRef};
 pub use parser::parse;
 
 /// A syntax error in a where-clause.

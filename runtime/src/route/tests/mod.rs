@@ -2,6 +2,7 @@
 
 mod checking;
 mod configuration;
+mod index;
 mod router;
 mod routing;
 
