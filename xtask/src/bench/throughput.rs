@@ -320,8 +320,19 @@ impl Bench<'_> {
     }
 }
 
-/// The sum of the `N changes in M batches` of conduit-wasm's exit summary (one line per tenant).
+/// The changes conduit-wasm's exit summary accounts for: its `T tenants: N changes delivered in
+/// all` line (runs of more than 20 tenants), else the sum of its `N changes in M batches` lines
+/// (one per tenant).
 fn delivered_changes(log: &str) -> Result<u64, String> {
+    const ALL: &str = " changes delivered in all";
+    if let Some(line) = log.lines().rev().find(|l| l.contains(ALL)) {
+        let head = &line[..line.find(ALL).unwrap_or(0)];
+        return head
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|d| d.parse::<u64>().ok())
+            .ok_or_else(|| format!("no count before {ALL:?} in {line:?}"));
+    }
     let mut total = None;
     for line in log.lines() {
         let Some(at) = line.find(" changes in ") else {
@@ -450,6 +461,9 @@ mod tests {
         assert_eq!(delivered_changes(log), Ok(42));
         assert!(delivered_changes("nothing").is_err());
         assert!(delivered_changes("tenant: x changes in 2 batches").is_err());
+        // More than 20 tenants: one line for all of them.
+        let log = "2026-12-05T12:09:55Z  INFO 1000 tenants: 100000 changes delivered in all\n";
+        assert_eq!(delivered_changes(log), Ok(100_000));
     }
 
     #[test]
