@@ -109,25 +109,7 @@ impl Tenant {
         if !self.active() || end <= self.skip.lsn {
             return Ok(());
         }
-        let skip = self.skip;
-        let mut changes = Vec::new();
-        for rc in candidates
-            .iter()
-            .map(|&i| &txn.changes[i as usize])
-            .filter(|c| !skip.covers(end, c.change.seq))
-        {
-            match &mut self.router {
-                Some(router) => {
-                    if let Some(routed) = router
-                        .route(rc)
-                        .map_err(|e| format!("routing failed: {e}"))?
-                    {
-                        changes.push(routed);
-                    }
-                }
-                None => changes.push(rc.clone()),
-            }
-        }
+        let changes = self.route_new(end, candidates.iter().map(|&i| &txn.changes[i as usize]))?;
         if changes.is_empty() {
             return Ok(());
         }
@@ -139,6 +121,31 @@ impl Tenant {
             },
             last,
         )
+    }
+
+    /// Of the changes of the transaction ending at `end`, those not delivered in an earlier
+    /// session (`skip`), as this tenant's grants let it see them. An error quarantines it.
+    fn route_new<'a>(
+        &mut self,
+        end: Lsn,
+        changes: impl Iterator<Item = &'a RowChange>,
+    ) -> Result<Vec<RowChange>, String> {
+        let skip = self.skip;
+        let mut out = Vec::new();
+        for rc in changes.filter(|c| !skip.covers(end, c.change.seq)) {
+            match &mut self.router {
+                Some(router) => {
+                    if let Some(routed) = router
+                        .route(rc)
+                        .map_err(|e| format!("routing failed: {e}"))?
+                    {
+                        out.push(routed);
+                    }
+                }
+                None => out.push(rc.clone()),
+            }
+        }
+        Ok(out)
     }
 
     /// Queues the part of `txn` this tenant may see, routing every change (a backfill's reads,
@@ -156,25 +163,7 @@ impl Tenant {
             return Ok(());
         }
         self.catch_up(offered);
-        let skip = self.skip;
-        let mut changes: Vec<RowChange> = Vec::new();
-        for rc in txn
-            .changes
-            .iter()
-            .filter(|c| !skip.covers(end, c.change.seq))
-        {
-            match &mut self.router {
-                Some(router) => {
-                    if let Some(routed) = router
-                        .route(rc)
-                        .map_err(|e| format!("routing failed: {e}"))?
-                    {
-                        changes.push(routed);
-                    }
-                }
-                None => changes.push(rc.clone()),
-            }
-        }
+        let changes = self.route_new(end, txn.changes.iter())?;
         if changes.is_empty() && self.idle() {
             if last {
                 self.accepted = self.accepted.max(end);
